@@ -87,7 +87,7 @@ type Invite struct {
 	OrgID     string
 	Email     string
 	Role      Role
-	Status    string // "pending" until accepted
+	Status    string // "pending" until accepted, then "accepted"
 	InvitedBy string // user id
 	// TokenHash is the SHA-256 of the accept-link token; the token itself is
 	// only ever mailed or logged once.
@@ -98,6 +98,9 @@ type Invite struct {
 
 // InviteStatusPending is the status of an invite that was sent and not yet accepted.
 const InviteStatusPending = "pending"
+
+// InviteStatusAccepted is the status of an invite whose link was used.
+const InviteStatusAccepted = "accepted"
 
 // OrgStore persists organizations.
 type OrgStore interface {
@@ -149,4 +152,10 @@ type InviteStore interface {
 	// CreateInvite stores inv, filling ID and CreatedAt when empty. A second
 	// pending invite for the same (org, email) replaces the first.
 	CreateInvite(ctx context.Context, inv *Invite) error
+	// FindPendingInvite returns the pending invite whose TokenHash equals
+	// tokenHash; ENOTFOUND when there is none (accepted or unknown).
+	FindPendingInvite(ctx context.Context, tokenHash []byte) (*Invite, error)
+	// AcceptInvite marks a pending invite accepted, so its link works once;
+	// ENOTFOUND when it is no longer pending.
+	AcceptInvite(ctx context.Context, id string) error
 }

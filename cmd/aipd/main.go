@@ -1,0 +1,20 @@
+// Command aipd is the aip server: the v2 REST API on an embedded SQLite
+// database, plus local admin commands that work on the data dir directly.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "aipd:", err)
+		os.Exit(1)
+	}
+}

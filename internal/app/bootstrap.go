@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/keyring"
+)
+
+// Bootstrap is what the first start on an empty data dir created.
+type Bootstrap struct {
+	OrgID, UserID, APIKey, Endpoint string
+}
+
+// bootstrap creates the first organization, its owner and an API key, and
+// writes them to credentialsPath (mode 0600) in the TS_* variables the
+// official clients read.
+func bootstrap(ctx context.Context, store aip.Store, kr *keyring.Keyring, endpoint, credentialsPath string) (*Bootstrap, error) {
+	org := &aip.Organization{Name: "Default Organization"}
+	if err := store.CreateOrganization(ctx, org); err != nil {
+		return nil, fmt.Errorf("create organization: %w", err)
+	}
+	u, key, err := CreateUser(ctx, store, kr, "owner@localhost", "Owner")
+	if err != nil {
+		return nil, err
+	}
+	if err := store.PutMember(ctx, org.ID, u.ID, aip.RoleOwner); err != nil {
+		return nil, fmt.Errorf("add owner: %w", err)
+	}
+	b := &Bootstrap{OrgID: org.ID, UserID: u.ID, APIKey: key, Endpoint: endpoint}
+	content := fmt.Sprintf("TS_API_ENDPOINT=%s\nTS_USER_ID=%s\nTS_API_KEY=%s\nTS_ORGANIZATION_ID=%s\n", endpoint, u.ID, key, org.ID)
+	if err := writeSecretFile(credentialsPath, content); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// CreateUser creates an enabled user with a fresh API key and returns the
+// key in clear, the only time it is ever shown.
+func CreateUser(ctx context.Context, store aip.Store, kr *keyring.Keyring, email, name string) (*aip.User, string, error) {
+	key := keyring.NewAPIKey()
+	sealed, err := kr.Seal(key)
+	if err != nil {
+		return nil, "", fmt.Errorf("seal api key: %w", err)
+	}
+	u := &aip.User{Email: email, DisplayName: name, Enabled: true}
+	if err := store.CreateUser(ctx, u, sealed); err != nil {
+		return nil, "", fmt.Errorf("create user %s: %w", email, err)
+	}
+	return u, key, nil
+}
+
+// RotateKey gives a user a new API key; the old one stops working at once.
+func RotateKey(ctx context.Context, store aip.Store, kr *keyring.Keyring, userID string) (string, error) {
+	key := keyring.NewAPIKey()
+	sealed, err := kr.Seal(key)
+	if err != nil {
+		return "", fmt.Errorf("seal api key: %w", err)
+	}
+	if err := store.SetAPIKey(ctx, userID, sealed); err != nil {
+		return "", fmt.Errorf("rotate key of user %s: %w", userID, err)
+	}
+	return key, nil
+}
+
+// writeSecretFile writes content to path readable by the owner only.
+func writeSecretFile(path, content string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+const (
+	auditPageSize      = 50
+	auditDefaultWindow = 30 * 24 * time.Hour
+)
+
+// listAuditLogs is GET /v2/auditlogs: newest first, 50 a page, 30 days by
+// default, filtered by from, until, operation, userEmail and userId.
+func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, p *principal) {
+	lq, err := s.parseListQuery(r.URL.Query(), p.OrgID, "auditlogs", "from", "until", "operation", "userEmail", "userId")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := lq.Filters
+	rng, err := aip.ParseTimeRange(f.Get("from"), f.Get("until"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rng = rng.WithDefaultWindow(lq.Upper, auditDefaultWindow)
+	if rng.Until.IsZero() || rng.Until.After(lq.Upper) {
+		rng.Until = lq.Upper
+	}
+	switch op := f.Get("operation"); op {
+	case "", "create", "read", "update", "delete":
+	default:
+		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"operation" must be one of create, read, update, delete.`))
+		return
+	}
+	recs, err := s.cfg.Store.ListAuditRecords(r.Context(), aip.AuditFilter{
+		OrgID:     p.OrgID,
+		Range:     rng,
+		Operation: f.Get("operation"),
+		UserEmail: f.Get("userEmail"),
+		UserID:    f.Get("userId"),
+		After:     lq.After,
+		Limit:     auditPageSize + 1,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	more := len(recs) > auditPageSize
+	if more {
+		recs = recs[:auditPageSize]
+	}
+	var last aip.Cursor
+	for _, rec := range recs {
+		if rec.Context == nil {
+			rec.Context = map[string]any{}
+		}
+		last = aip.Cursor{Time: rec.EventTime.Time, ID: rec.ID}
+	}
+	if recs == nil {
+		recs = []*aip.AuditRecord{}
+	}
+	writeOK(w, struct {
+		Recs  []*aip.AuditRecord `json:"recs"`
+		Token *string            `json:"token"`
+	}{recs, s.nextToken(lq, p.OrgID, more, last)})
+}

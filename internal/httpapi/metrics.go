@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the server's Prometheus collectors. A nil *Metrics records
+// nothing, so tests and embedders can leave it out.
+type Metrics struct {
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	authFailures *prometheus.CounterVec
+	rateLimits   *prometheus.CounterVec
+}
+
+// NewMetrics creates the collectors and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aip_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "aip_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route pattern.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aip_auth_failures_total",
+			Help: "Requests refused by authentication, by reason.",
+		}, []string{"reason"}),
+		rateLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aip_rate_limited_total",
+			Help: "Requests answered 429, by limit (ip or org).",
+		}, []string{"limit"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.rateLimits} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// authFailure counts a refusal. Reasons are the fixed Hawk messages and a
+// few of ours; attribute names from hostile headers are folded so the label
+// set stays bounded.
+func (m *Metrics) authFailure(reason string) {
+	if m == nil {
+		return
+	}
+	for _, p := range []string{"Unknown attribute", "Bad attribute value", "Duplicate attribute"} {
+		if len(reason) > len(p) && reason[:len(p)] == p {
+			reason = p
+		}
+	}
+	m.authFailures.WithLabelValues(reason).Inc()
+}
+
+func (m *Metrics) rateLimited(limit string) {
+	if m == nil {
+		return
+	}
+	m.rateLimits.WithLabelValues(limit).Inc()
+}

@@ -1,0 +1,59 @@
+package httpapi
+
+import "net/http"
+
+// newRouteTable is the whole API surface, one line per route. Public routes
+// skip Hawk; authenticated ones name the audit crud and action they record.
+func (s *Server) newRouteTable() *routeTable {
+	t := &routeTable{mux: http.NewServeMux()}
+	// The catch-all turns the mux's plain-text 404/405 into JSON errors.
+	t.mux.HandleFunc("/", s.unmatched)
+
+	t.public("GET /healthz", s.healthz)
+	t.public("GET /v2/openapi.yaml", s.openAPISpec)
+	t.public("GET /docs", s.docsIndex)
+	t.public("GET /docs/{asset}", s.docsAsset)
+	t.public("POST /v2/organizations/invites/accept", s.acceptInvite)
+
+	t.authed("GET /help/hawk/self-test", s.auth("read", "read-hawk-self-test", s.selfTest))
+	t.authed("GET /v2/organizations/members", s.auth("read", "read-members", s.listMembers))
+	t.authed("POST /v2/organizations/members", s.auth("create", "create-member", s.addMember))
+	t.authed("DELETE /v2/organizations/members/{userId}", s.auth("delete", "user-revoke", s.removeMember))
+	t.authed("PUT /v2/organizations/invites", s.auth("create", "user-invite", s.invite))
+	t.authed("POST /v2/organizations/invites", s.auth("create", "user-invite", s.invite))
+	t.authed("GET /v2/auditlogs", s.auth("read", "read-auditlogs", s.listAuditLogs))
+
+	return t
+}
+
+// Route is one registered route, exported to tests that compare the table
+// with api/openapi.yaml.
+type Route struct {
+	Method, Path  string
+	Authenticated bool
+}
+
+// routeTable is an http.ServeMux that remembers what was registered.
+type routeTable struct {
+	mux    *http.ServeMux
+	routes []Route
+}
+
+func (t *routeTable) add(pattern string, authenticated bool, h http.Handler) {
+	t.mux.Handle(pattern, h)
+	var method, path string
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == ' ' {
+			method, path = pattern[:i], pattern[i+1:]
+			break
+		}
+	}
+	t.routes = append(t.routes, Route{Method: method, Path: path, Authenticated: authenticated})
+}
+
+func (t *routeTable) public(pattern string, h http.HandlerFunc) { t.add(pattern, false, h) }
+
+func (t *routeTable) authed(pattern string, h http.Handler) { t.add(pattern, true, h) }
+
+// Routes lists every registered route in registration order.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes.routes...) }

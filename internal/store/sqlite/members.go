@@ -1,0 +1,128 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/aipsec/aip"
+)
+
+// PutMember adds userID to orgID with role, or changes the role of an
+// existing member. ENOTFOUND when the user or organization is unknown,
+// EINVALID for an unknown role.
+func (db *DB) PutMember(ctx context.Context, orgID, userID string, role aip.Role) error {
+	if !role.Valid() {
+		return aip.Errorf(aip.EINVALID, "Invalid role %q: must be owner, user or reader.", role)
+	}
+	_, err := db.write.ExecContext(ctx, `
+		INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role`,
+		orgID, userID, string(role), toMillis(now()))
+	if isForeignKey(err) {
+		return db.missingOrgOrUser(ctx, orgID, userID)
+	} else if err != nil {
+		return fmt.Errorf("put member %s of organization %s: %w", userID, orgID, err)
+	}
+	return nil
+}
+
+// missingOrgOrUser names which side of a failed membership foreign key is
+// missing; it only runs on that rare error path.
+func (db *DB) missingOrgOrUser(ctx context.Context, orgID, userID string) error {
+	var orgExists bool
+	err := db.read.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM organizations WHERE id = ?)`, orgID).Scan(&orgExists)
+	if err != nil {
+		return fmt.Errorf("check organization %s: %w", orgID, err)
+	}
+	if !orgExists {
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", orgID)
+	}
+	return aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID)
+}
+
+// memberQuery selects the columns scanMember expects.
+const memberQuery = `
+	SELECT u.id, u.display_name, u.email, u.last_authenticated_at, m.role,
+	       u.sso_enabled, u.mfa_enabled, u.enabled
+	FROM memberships m
+	JOIN users u ON u.id = m.user_id`
+
+func scanMember(row interface{ Scan(...any) error }) (*aip.Member, error) {
+	var (
+		m        aip.Member
+		lastAuth sql.NullInt64
+		role     string
+	)
+	if err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &lastAuth, &role,
+		&m.SSOEnabled, &m.MFAEnabled, &m.UserEnabled); err != nil {
+		return nil, err
+	}
+	m.LastAuthenticatedAt = lastAuth.Int64 // 0 when never authenticated
+	m.Role = aip.Role(role)
+	return &m, nil
+}
+
+// FindMember returns one member of orgID; ENOTFOUND when userID is not one.
+func (db *DB) FindMember(ctx context.Context, orgID, userID string) (*aip.Member, error) {
+	m, err := scanMember(db.read.QueryRowContext(ctx,
+		memberQuery+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find member %s of organization %s: %w", userID, orgID, err)
+	}
+	return m, nil
+}
+
+// ListMembers returns every member of orgID ordered by email
+// (case-insensitively); with enabledOnly, only members whose user is enabled.
+func (db *DB) ListMembers(ctx context.Context, orgID string, enabledOnly bool) ([]*aip.Member, error) {
+	q := memberQuery + ` WHERE m.org_id = ?`
+	if enabledOnly {
+		q += ` AND u.enabled = 1`
+	}
+	q += ` ORDER BY u.email, u.id`
+	rows, err := db.read.QueryContext(ctx, q, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list members of organization %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list members of organization %s: %w", orgID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list members of organization %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// RemoveMember deletes the membership; ENOTFOUND when there is none.
+func (db *DB) RemoveMember(ctx context.Context, orgID, userID string) error {
+	res, err := db.write.ExecContext(ctx,
+		`DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	if err != nil {
+		return fmt.Errorf("remove member %s of organization %s: %w", userID, orgID, err)
+	}
+	return requireRow(res, func() error {
+		return aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
+	})
+}
+
+// CountOwners returns how many owners orgID has (0 for an unknown org).
+func (db *DB) CountOwners(ctx context.Context, orgID string) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx,
+		`SELECT count(*) FROM memberships WHERE org_id = ? AND role = 'owner'`, orgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count owners of organization %s: %w", orgID, err)
+	}
+	return n, nil
+}
