@@ -41,11 +41,12 @@ func bootstrap(ctx context.Context, store aip.Store, kr *keyring.Keyring, endpoi
 // key in clear, the only time it is ever shown.
 func CreateUser(ctx context.Context, store aip.Store, kr *keyring.Keyring, email, name string) (*aip.User, string, error) {
 	key := keyring.NewAPIKey()
-	sealed, err := kr.Seal(key)
+	// The id is chosen here, not by the store, because the sealed key is bound to it.
+	u := &aip.User{ID: aip.NewID24(), Email: email, DisplayName: name, Enabled: true}
+	sealed, err := kr.Seal(u.ID, key)
 	if err != nil {
 		return nil, "", fmt.Errorf("seal api key: %w", err)
 	}
-	u := &aip.User{Email: email, DisplayName: name, Enabled: true}
 	if err := store.CreateUser(ctx, u, sealed); err != nil {
 		return nil, "", fmt.Errorf("create user %s: %w", email, err)
 	}
@@ -55,7 +56,7 @@ func CreateUser(ctx context.Context, store aip.Store, kr *keyring.Keyring, email
 // RotateKey gives a user a new API key; the old one stops working at once.
 func RotateKey(ctx context.Context, store aip.Store, kr *keyring.Keyring, userID string) (string, error) {
 	key := keyring.NewAPIKey()
-	sealed, err := kr.Seal(key)
+	sealed, err := kr.Seal(userID, key)
 	if err != nil {
 		return "", fmt.Errorf("seal api key: %w", err)
 	}

@@ -15,7 +15,12 @@ const (
 // listAuditLogs is GET /v2/auditlogs: newest first, 50 a page, 30 days by
 // default, filtered by from, until, operation, userEmail and userId.
 func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, p *principal) {
-	lq, err := s.parseListQuery(r.URL.Query(), p.OrgID, "auditlogs", "from", "until", "operation", "userEmail", "userId")
+	q := r.URL.Query()
+	// The old docs spell it userID; clients use both.
+	if q.Get("userId") == "" && q.Get("userID") != "" {
+		q.Set("userId", q.Get("userID"))
+	}
+	lq, err := s.parseListQuery(q, p.OrgID, "auditlogs", "from", "until", "operation", "userEmail", "userId")
 	if err != nil {
 		s.writeError(w, r, err)
 		return

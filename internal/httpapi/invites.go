@@ -105,6 +105,10 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"token" is required.`))
 		return
 	}
+	if len(req.DisplayName) > 200 {
+		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"displayName" must be at most 200 characters.`))
+		return
+	}
 	ctx := r.Context()
 	sum := sha256.Sum256([]byte(req.Token))
 	inv, err := s.cfg.Store.FindPendingInvite(ctx, sum[:])
@@ -139,17 +143,17 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	switch aip.ErrorCode(err) {
 	case "":
 	case aip.ENOTFOUND:
-		key := keyring.NewAPIKey()
-		sealed, serr := s.cfg.Keyring.Seal(key)
-		if serr != nil {
-			s.writeError(w, r, serr)
-			return
-		}
 		name := strings.TrimSpace(req.DisplayName)
 		if name == "" {
 			name = inv.Email
 		}
-		u = &aip.User{Email: inv.Email, DisplayName: name, Enabled: true}
+		key := keyring.NewAPIKey()
+		u = &aip.User{ID: aip.NewID24(), Email: inv.Email, DisplayName: name, Enabled: true}
+		sealed, serr := s.cfg.Keyring.Seal(u.ID, key)
+		if serr != nil {
+			s.writeError(w, r, serr)
+			return
+		}
 		if err := s.cfg.Store.CreateUser(ctx, u, sealed); err != nil {
 			s.writeError(w, r, err)
 			return

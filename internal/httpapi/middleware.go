@@ -231,7 +231,7 @@ func (s *Server) lookupCredentials(ctx context.Context, h *hawk.Header) (*hawk.C
 	} else if err != nil {
 		return nil, err
 	}
-	key, err := s.cfg.Keyring.Open(c.EncryptedKey)
+	key, err := s.cfg.Keyring.Open(h.ID, c.EncryptedKey)
 	if err != nil {
 		return nil, err
 	}

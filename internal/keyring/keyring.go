@@ -206,34 +206,38 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// sealAD authenticates the version byte: a sealed key cannot be relabelled
-// as another format.
-var sealAD = []byte{sealVersion}
+// sealAD is the additional data of a sealed key: the version byte, so it
+// cannot be relabelled as another format, and the owner's user id, so that
+// someone able to write the database cannot copy their own sealed key onto
+// another user's row.
+func sealAD(owner string) []byte { return append([]byte{sealVersion}, owner...) }
 
 // Seal encrypts an API key for storage with AES-256-GCM under a subkey of
 // the master key. The result is a version byte, a random 12-byte nonce, the
 // ciphertext and the 16-byte tag; sealing the same key twice gives
-// different results.
-func (k *Keyring) Seal(apiKey string) ([]byte, error) {
+// different results. owner (the user id) is bound to the result: Open
+// succeeds only with the same owner.
+func (k *Keyring) Seal(owner, apiKey string) ([]byte, error) {
 	if apiKey == "" {
 		return nil, errors.New("seal api key: empty key")
 	}
 	out := make([]byte, 1, 1+k.aead.Overhead()+len(apiKey))
 	out[0] = sealVersion
-	return k.aead.Seal(out, nil, []byte(apiKey), sealAD), nil
+	return k.aead.Seal(out, nil, []byte(apiKey), sealAD(owner)), nil
 }
 
-// Open decrypts a value made by Seal. Its errors never include key material.
-func (k *Keyring) Open(sealed []byte) (string, error) {
+// Open decrypts a value made by Seal for the same owner. Its errors never
+// include key material.
+func (k *Keyring) Open(owner string, sealed []byte) (string, error) {
 	if len(sealed) < 1+k.aead.Overhead() {
 		return "", fmt.Errorf("open sealed api key: %d bytes is too short", len(sealed))
 	}
 	if sealed[0] != sealVersion {
 		return "", fmt.Errorf("open sealed api key: unknown format version %d", sealed[0])
 	}
-	plain, err := k.aead.Open(nil, nil, sealed[1:], sealAD)
+	plain, err := k.aead.Open(nil, nil, sealed[1:], sealAD(owner))
 	if err != nil {
-		return "", fmt.Errorf("open sealed api key (wrong master key or corrupted value): %w", err)
+		return "", fmt.Errorf("open sealed api key (wrong master key, wrong owner or corrupted value): %w", err)
 	}
 	return string(plain), nil
 }

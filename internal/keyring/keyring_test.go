@@ -53,11 +53,11 @@ func TestSealOpen(t *testing.T) {
 	k := newTestKeyring(t, testMaster)
 	t.Run("opens what it sealed", func(t *testing.T) {
 		for _, want := range []string{"x", NewAPIKey(), strings.Repeat("long key ", 100), "clé-ünïcode"} {
-			sealed, err := k.Seal(want)
+			sealed, err := k.Seal(testOwner, want)
 			if err != nil {
 				t.Fatalf("Seal: %v", err)
 			}
-			got, err := k.Open(sealed)
+			got, err := k.Open(testOwner, sealed)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -67,7 +67,7 @@ func TestSealOpen(t *testing.T) {
 		}
 	})
 	t.Run("lays out version, nonce, ciphertext and tag", func(t *testing.T) {
-		sealed, err := k.Seal("0123456789")
+		sealed, err := k.Seal(testOwner, "0123456789")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,8 +79,8 @@ func TestSealOpen(t *testing.T) {
 		}
 	})
 	t.Run("seals the same key differently each time", func(t *testing.T) {
-		a, errA := k.Seal("same key")
-		b, errB := k.Seal("same key")
+		a, errA := k.Seal(testOwner, "same key")
+		b, errB := k.Seal(testOwner, "same key")
 		if errA != nil || errB != nil {
 			t.Fatal(errA, errB)
 		}
@@ -89,7 +89,7 @@ func TestSealOpen(t *testing.T) {
 		}
 	})
 	t.Run("does not leave the key in clear", func(t *testing.T) {
-		sealed, err := k.Seal("plaintext-api-key")
+		sealed, err := k.Seal(testOwner, "plaintext-api-key")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestSealOpen(t *testing.T) {
 		}
 	})
 	t.Run("rejects an empty key", func(t *testing.T) {
-		if sealed, err := k.Seal(""); err == nil {
+		if sealed, err := k.Seal(testOwner, ""); err == nil {
 			t.Errorf("Seal(\"\") = %x; want an error", sealed)
 		}
 	})
@@ -107,7 +107,7 @@ func TestSealOpen(t *testing.T) {
 func TestOpenRejects(t *testing.T) {
 	k := newTestKeyring(t, testMaster)
 	const apiKey = "Zq3wY0oVh7Lr2pT9sNcX4mBdE6fGjK1uA8iHxRtW"
-	sealed, err := k.Seal(apiKey)
+	sealed, err := k.Seal(testOwner, apiKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestOpenRejects(t *testing.T) {
 			for bit := range 8 {
 				b := append([]byte(nil), sealed...)
 				b[i] ^= 1 << bit
-				if got, err := k.Open(b); err == nil {
+				if got, err := k.Open(testOwner, b); err == nil {
 					t.Fatalf("byte %d bit %d flipped: opened as %q", i, bit, got)
 				}
 			}
@@ -138,7 +138,7 @@ func TestOpenRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.k.Open(tt.sealed)
+			got, err := tt.k.Open(testOwner, tt.sealed)
 			if err == nil {
 				t.Fatalf("Open = %q; want an error", got)
 			}
@@ -157,12 +157,12 @@ func TestOpenIsSafeForConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			want := fmt.Sprintf("key-%d", i)
 			for range 200 {
-				sealed, err := k.Seal(want)
+				sealed, err := k.Seal(testOwner, want)
 				if err != nil {
 					errs <- err
 					return
 				}
-				got, err := k.Open(sealed)
+				got, err := k.Open(testOwner, sealed)
 				if err != nil || got != want {
 					errs <- fmt.Errorf("Open = %q, %v; want %q", got, err, want)
 					return
@@ -224,7 +224,7 @@ func TestDerive(t *testing.T) {
 	t.Run("copies the master key", func(t *testing.T) {
 		master := append([]byte(nil), testMaster...)
 		k2 := newTestKeyring(t, master)
-		sealed, err := k2.Seal("key")
+		sealed, err := k2.Seal(testOwner, "key")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestDerive(t *testing.T) {
 		if diff := cmp.Diff(before, k2.Derive("x")); diff != "" {
 			t.Errorf("Derive changed with the caller's slice (-before +after):\n%s", diff)
 		}
-		if _, err := k2.Open(sealed); err != nil {
+		if _, err := k2.Open(testOwner, sealed); err != nil {
 			t.Errorf("Open after the caller changed its slice: %v", err)
 		}
 	})
@@ -324,7 +324,7 @@ func TestLoadOrCreate(t *testing.T) {
 		if !regexp.MustCompile(`^[0-9a-f]{64}\n$`).Match(content) {
 			t.Errorf("file content is not 64 hex characters and a newline (%d bytes)", len(content))
 		}
-		sealed, err := k.Seal("api key")
+		sealed, err := k.Seal(testOwner, "api key")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -332,7 +332,7 @@ func TestLoadOrCreate(t *testing.T) {
 		if err != nil || created {
 			t.Fatalf("second LoadOrCreate = %v, %v; want loaded", created, err)
 		}
-		if got, err := k2.Open(sealed); err != nil || got != "api key" {
+		if got, err := k2.Open(testOwner, sealed); err != nil || got != "api key" {
 			t.Errorf("reloaded keyring opens %q, %v; want \"api key\"", got, err)
 		}
 		if diff := cmp.Diff(k.TokenKey(), k2.TokenKey()); diff != "" {
@@ -460,13 +460,13 @@ func TestLoadOrCreateRejects(t *testing.T) {
 
 func BenchmarkOpen(b *testing.B) {
 	k := newTestKeyring(b, testMaster)
-	sealed, err := k.Seal(NewAPIKey())
+	sealed, err := k.Seal(testOwner, NewAPIKey())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := k.Open(sealed); err != nil {
+		if _, err := k.Open(testOwner, sealed); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -477,7 +477,7 @@ func BenchmarkSeal(b *testing.B) {
 	apiKey := NewAPIKey()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := k.Seal(apiKey); err != nil {
+		if _, err := k.Seal(testOwner, apiKey); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -487,5 +487,25 @@ func BenchmarkNewAPIKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewAPIKey()
+	}
+}
+
+// testOwner is the user id the tests seal keys for.
+const testOwner = "0123456789abcdef01234567"
+
+func TestOpenRejectsAnotherOwner(t *testing.T) {
+	k, err := New(bytes.Repeat([]byte{7}, KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := k.Seal(testOwner, "the api key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.Open("76543210fedcba9876543210", sealed); err == nil {
+		t.Errorf("Open with another owner = %q, want an error", got)
+	}
+	if got, err := k.Open(testOwner, sealed); err != nil || got != "the api key" {
+		t.Errorf("Open with the owner = %q, %v; want the key", got, err)
 	}
 }
