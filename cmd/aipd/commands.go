@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/mail"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,18 +31,68 @@ func envOr(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
+// envErrors collects environment variables that do not parse, by the flag
+// they set. A bad value is only an error when the flag is not given, which
+// overrides it.
+type envErrors map[string]error
+
+func (e envErrors) int(flag, name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e[flag] = fmt.Errorf("environment variable %s=%q is not an integer", name, v)
+		return def
+	}
+	return n
 }
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
+func (e envErrors) duration(flag, name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e[flag] = fmt.Errorf("environment variable %s=%q is not a duration such as 15m or 30s", name, v)
+		return def
+	}
+	return d
+}
+
+// check returns the errors of the bad variables whose flags cmd did not set.
+func (e envErrors) check(cmd *cobra.Command) error {
+	flags := make([]string, 0, len(e))
+	for f := range e {
+		flags = append(flags, f)
+	}
+	slices.Sort(flags)
+	var errs []error
+	for _, f := range flags {
+		if !cmd.Flags().Changed(f) {
+			errs = append(errs, e[f])
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// groupCommand is a command that only holds subcommands. Without a RunE,
+// cobra prints help and exits 0 for a mistyped subcommand, which a script
+// would take for success.
+func groupCommand(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("%s needs a subcommand; see %s --help", cmd.CommandPath(), cmd.CommandPath())
+			}
+			return fmt.Errorf("unknown command %q for %s; see %s --help", args[0], cmd.CommandPath(), cmd.CommandPath())
+		},
+	}
 }
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -50,6 +102,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	root.AddCommand(newServeCommand(stdout, stderr), newAdminCommand(stdout))
 	return root
 }
@@ -59,11 +113,19 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		cfg            app.Config
 		trustedProxies string
 		logLevel       string
+		env            = envErrors{}
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API (bootstraps an organization on an empty data dir)",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := env.check(cmd); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("smtp-password") {
+				cfg.SMTP.Password = os.Getenv("AIP_SMTP_PASSWORD")
+			}
 			var err error
 			if cfg.TrustedProxies, err = parsePrefixes(trustedProxies); err != nil {
 				return err
@@ -79,11 +141,12 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			fmt.Fprintf(stdout, "aipd: serving the API on http://%s (data in %s)\n", m.Addr(), cfg.DataDir)
 			waitErr := m.Wait(cmd.Context())
-			logger.Info("aipd shutting down")
-			if err := m.Close(); err != nil {
-				return err
+			if waitErr != nil {
+				logger.Error("aipd listener failed, shutting down", slog.Any("error", waitErr))
+			} else {
+				logger.Info("aipd shutting down", slog.Duration("timeout", m.Config.ShutdownTimeout))
 			}
-			return waitErr
+			return errors.Join(waitErr, m.Close())
 		},
 	}
 	f := cmd.Flags()
@@ -91,21 +154,25 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&cfg.DataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
 	f.StringVar(&cfg.MasterKeyFile, "master-key-file", envOr("AIP_MASTER_KEY_FILE", ""), "master key file (default <data>/master.key; env AIP_MASTER_KEY_FILE)")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("AIP_METRICS_ADDR", ""), "serve Prometheus metrics on this address (env AIP_METRICS_ADDR)")
-	f.IntVar(&cfg.OrgRateLimit, "org-rate-limit", envInt("AIP_ORG_RATE_LIMIT", 200), "requests per minute per organization (env AIP_ORG_RATE_LIMIT)")
-	f.IntVar(&cfg.IPRateLimit, "ip-rate-limit", envInt("AIP_IP_RATE_LIMIT", 1000), "requests per minute per client IP (env AIP_IP_RATE_LIMIT)")
-	f.DurationVar(&cfg.IPLockout, "ip-lockout", envDuration("AIP_IP_LOCKOUT", 15*time.Minute), "lockout of an IP over its limit (env AIP_IP_LOCKOUT)")
+	f.IntVar(&cfg.OrgRateLimit, "org-rate-limit", env.int("org-rate-limit", "AIP_ORG_RATE_LIMIT", 200), "requests per minute per organization (env AIP_ORG_RATE_LIMIT)")
+	f.IntVar(&cfg.IPRateLimit, "ip-rate-limit", env.int("ip-rate-limit", "AIP_IP_RATE_LIMIT", 1000), "requests per minute per client IP (env AIP_IP_RATE_LIMIT)")
+	f.DurationVar(&cfg.IPLockout, "ip-lockout", env.duration("ip-lockout", "AIP_IP_LOCKOUT", 15*time.Minute), "lockout of an IP over its limit (env AIP_IP_LOCKOUT)")
 	f.StringVar(&trustedProxies, "trusted-proxies", envOr("AIP_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed, comma separated (env AIP_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("AIP_PUBLIC_URL", ""), "URL clients call, fixing the Hawk host and port (env AIP_PUBLIC_URL)")
 	f.StringVar(&cfg.SMTP.Host, "smtp-host", envOr("AIP_SMTP_HOST", ""), "SMTP server for invites; unset: invite links are logged (env AIP_SMTP_HOST)")
-	f.IntVar(&cfg.SMTP.Port, "smtp-port", envInt("AIP_SMTP_PORT", 587), "SMTP port (env AIP_SMTP_PORT)")
+	f.IntVar(&cfg.SMTP.Port, "smtp-port", env.int("smtp-port", "AIP_SMTP_PORT", 587), "SMTP port (env AIP_SMTP_PORT)")
 	f.StringVar(&cfg.SMTP.Username, "smtp-username", envOr("AIP_SMTP_USERNAME", ""), "SMTP user (env AIP_SMTP_USERNAME)")
-	f.StringVar(&cfg.SMTP.Password, "smtp-password", envOr("AIP_SMTP_PASSWORD", ""), "SMTP password (prefer env AIP_SMTP_PASSWORD)")
+	// No env default here: help output prints defaults, and it must not print the password.
+	f.StringVar(&cfg.SMTP.Password, "smtp-password", "", "SMTP password (prefer env AIP_SMTP_PASSWORD, which ps does not show)")
 	f.StringVar(&cfg.SMTP.From, "smtp-from", envOr("AIP_SMTP_FROM", ""), "sender address of invite mails (env AIP_SMTP_FROM)")
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", envDuration("AIP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("shutdown-timeout", "AIP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (env AIP_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&logLevel, "log-level", envOr("AIP_LOG_LEVEL", "info"), "debug, info, warn or error (env AIP_LOG_LEVEL)")
 	return cmd
 }
 
+// parsePrefixes reads --trusted-proxies: CIDRs and bare addresses (a /32
+// or /128), comma separated. IPv4-mapped IPv6 forms are turned into IPv4,
+// as the server sees IPv4 peers.
 func parsePrefixes(s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, part := range strings.Split(s, ",") {
@@ -116,10 +183,13 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		p, err := netip.ParsePrefix(part)
 		if err != nil {
 			a, aerr := netip.ParseAddr(part)
-			if aerr != nil {
-				return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR or address", part)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not a CIDR or IP address", part)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		out = append(out, p.Masked())
 	}
@@ -132,27 +202,12 @@ type adminEnv struct {
 }
 
 func (e *adminEnv) open(ctx context.Context) (*sqlite.DB, *keyring.Keyring, error) {
-	cfg := app.Config{DataDir: e.dataDir, MasterKeyFile: e.masterKeyFile}
-	if err := os.MkdirAll(e.dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create data dir: %w", err)
-	}
-	kr, _, err := keyring.LoadOrCreate(cfg.MasterKeyPath())
-	if err != nil {
-		return nil, nil, fmt.Errorf("master key: %w", err)
-	}
-	db, err := sqlite.Open(ctx, cfg.DatabasePath())
-	if err != nil {
-		return nil, nil, fmt.Errorf("open database: %w", err)
-	}
-	return db, kr, nil
+	return app.OpenDataDir(ctx, app.Config{DataDir: e.dataDir, MasterKeyFile: e.masterKeyFile})
 }
 
 func newAdminCommand(stdout io.Writer) *cobra.Command {
 	env := &adminEnv{}
-	admin := &cobra.Command{
-		Use:   "admin",
-		Short: "Manage organizations, users, members and keys on the data dir (also while aipd runs)",
-	}
+	admin := groupCommand("admin", "Manage organizations, users, members and keys on the data dir (also while aipd runs)")
 	admin.PersistentFlags().StringVar(&env.dataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
 	admin.PersistentFlags().StringVar(&env.masterKeyFile, "master-key-file", envOr("AIP_MASTER_KEY_FILE", ""), "master key file (default <data>/master.key)")
 
@@ -188,7 +243,8 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 			return []string{"ORG_ID=" + o.ID}, nil
 		})}
 	orgCreate.Flags().StringVar(&orgName, "name", "", "organization name")
-	org := &cobra.Command{Use: "org", Short: "Organizations"}
+	mustRequire(orgCreate, "name")
+	org := groupCommand("org", "Organizations")
 	org.AddCommand(orgCreate)
 
 	var userOrg, userEmail, userRole, userName string
@@ -220,7 +276,8 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 	userCreate.Flags().StringVar(&userEmail, "email", "", "email address")
 	userCreate.Flags().StringVar(&userRole, "role", "user", "owner, user or reader")
 	userCreate.Flags().StringVar(&userName, "name", "", "display name (default: the email)")
-	user := &cobra.Command{Use: "user", Short: "Users"}
+	mustRequire(userCreate, "org", "email")
+	user := groupCommand("user", "Users")
 	user.AddCommand(userCreate)
 
 	var memOrg, memUser, memRole string
@@ -238,7 +295,8 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 	memberAdd.Flags().StringVar(&memOrg, "org", "", "organization id")
 	memberAdd.Flags().StringVar(&memUser, "user", "", "user id")
 	memberAdd.Flags().StringVar(&memRole, "role", "user", "owner, user or reader")
-	member := &cobra.Command{Use: "member", Short: "Memberships"}
+	mustRequire(memberAdd, "org", "user")
+	member := groupCommand("member", "Memberships")
 	member.AddCommand(memberAdd)
 
 	var keyUser string
@@ -251,9 +309,20 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 			return []string{"API_KEY=" + key}, nil
 		})}
 	keyRotate.Flags().StringVar(&keyUser, "user", "", "user id")
-	key := &cobra.Command{Use: "key", Short: "API keys"}
+	mustRequire(keyRotate, "user")
+	key := groupCommand("key", "API keys")
 	key.AddCommand(keyRotate)
 
 	admin.AddCommand(org, user, member, key)
 	return admin
+}
+
+// mustRequire marks flags of cmd as required; the names are this file's own,
+// so a failure is a programming error caught by any test.
+func mustRequire(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		if err := cmd.MarkFlagRequired(n); err != nil {
+			panic(err)
+		}
+	}
 }

@@ -12,8 +12,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+	// The first signal starts the graceful shutdown; restoring the default
+	// handling then lets a second one end a drain the operator gave up on.
+	context.AfterFunc(ctx, stop)
+	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "aipd:", err)
 		os.Exit(1)
 	}

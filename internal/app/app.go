@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,8 +52,70 @@ type Config struct {
 
 	SMTP mail.Config
 
-	// ShutdownTimeout bounds the graceful drain of in-flight requests.
+	// ShutdownTimeout bounds the graceful drain of in-flight requests
+	// (30 s when zero); the audit log then gets as long again to flush.
 	ShutdownTimeout time.Duration
+
+	// The HTTP server's limits, which cut off slow and stalled clients;
+	// zero means the default in parentheses. They apply to the metrics
+	// listener too.
+	//
+	// ReadHeaderTimeout (10 s) bounds the wait for a request's headers: a
+	// connection that connects and stalls is closed after it.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout (30 s) bounds reading a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout (60 s) bounds a request from the end of its headers to
+	// the end of its response.
+	WriteTimeout time.Duration
+	// IdleTimeout (120 s) closes keep-alive connections without requests.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes (64 KiB) caps request line plus headers (431 beyond).
+	MaxHeaderBytes int
+}
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	orDuration := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	orDuration(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDuration(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	orDuration(&c.ReadTimeout, DefaultReadTimeout)
+	orDuration(&c.WriteTimeout, DefaultWriteTimeout)
+	orDuration(&c.IdleTimeout, DefaultIdleTimeout)
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return c
+}
+
+// httpServer is an http.Server for h with c's limits.
+func (c Config) httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// "OPTIONS *" would otherwise get net/http's bare 200, outside the
+		// pipeline (no JSON, no rate-limit headers).
+		DisableGeneralOptionsHandler: true,
+	}
 }
 
 // MasterKeyPath is where the master key lives for cfg.
@@ -74,67 +139,104 @@ type Main struct {
 	// Stdout receives the human-facing bootstrap message.
 	Stdout io.Writer
 
-	store       *sqlite.DB
-	api         *httpapi.Server
-	server      *http.Server
-	listener    net.Listener
-	metricsSrv  *http.Server
-	metricsLn   net.Listener
-	serveErr    chan error
-	Bootstrap   *Bootstrap // set when this start bootstrapped the data dir
-	credentials string
+	store      *sqlite.DB
+	api        *httpapi.Server
+	server     *http.Server
+	listener   net.Listener
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+	serveErr   chan error
+	Bootstrap  *Bootstrap // set when this start bootstrapped the data dir
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// Open starts serving and returns once the listeners are bound.
+// Open starts serving and returns once the listeners are bound. On error
+// nothing is left running or open, and a first start that failed leaves no
+// database behind, so the next start bootstraps again.
 func (m *Main) Open(ctx context.Context) (err error) {
+	if m.listener != nil {
+		return errors.New("app: Open called twice")
+	}
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	if m.Stdout == nil {
 		m.Stdout = io.Discard
 	}
-	cfg := m.Config
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
-	}
+	cfg := m.Config.withDefaults()
 	m.Config = cfg
+	if cfg.DataDir == "" {
+		return errors.New("app: a data dir is required")
+	}
+	var publicURL *url.URL
+	if cfg.PublicURL != "" {
+		publicURL, err = url.Parse(cfg.PublicURL)
+		if err != nil || (publicURL.Scheme != "http" && publicURL.Scheme != "https") || publicURL.Host == "" {
+			return fmt.Errorf("invalid public URL %q: want http(s)://host[:port]", cfg.PublicURL)
+		}
+	}
+	var mailer httpapi.Mailer
+	if cfg.SMTP.Host != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTP); err != nil {
+			return err
+		}
+	}
+
+	// undo releases, newest first, what Open acquired when it fails later.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	_, statErr := os.Stat(cfg.DatabasePath())
+	fresh := errors.Is(statErr, fs.ErrNotExist)
+	if statErr != nil && !fresh {
+		return fmt.Errorf("open database: %w", statErr)
+	}
+	if err := checkMasterKeyPresent(cfg, fresh); err != nil {
+		return err
 	}
 	kr, _, err := keyring.LoadOrCreate(cfg.MasterKeyPath())
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
 	}
-	_, statErr := os.Stat(cfg.DatabasePath())
-	fresh := errors.Is(statErr, os.ErrNotExist)
-	m.store, err = sqlite.Open(ctx, cfg.DatabasePath())
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			m.store.Close()
-		}
-	}()
 
-	var publicURL *url.URL
-	if cfg.PublicURL != "" {
-		if publicURL, err = url.Parse(cfg.PublicURL); err != nil || publicURL.Host == "" {
-			return fmt.Errorf("invalid public URL %q: want scheme://host[:port]", cfg.PublicURL)
-		}
-	}
+	// Bind before touching the database, so that a busy port fails the
+	// start without creating anything.
 	m.listener, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	defer func() {
+	undo = append(undo, func() { m.listener.Close(); m.listener = nil })
+	if cfg.MetricsAddr != "" {
+		m.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
-			m.listener.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
 		}
-	}()
+		undo = append(undo, func() { m.metricsLn.Close(); m.metricsLn = nil })
+	}
 
 	if fresh {
-		endpoint := "http://" + m.listener.Addr().String()
+		// Runs after the store is closed (undo runs newest first).
+		undo = append(undo, func() { removeFreshData(cfg, m.Bootstrap != nil); m.Bootstrap = nil })
+	}
+	m.store, err = sqlite.Open(ctx, cfg.DatabasePath())
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	undo = append(undo, func() { m.store.Close(); m.store = nil })
+
+	if fresh {
+		endpoint := advertisedEndpoint(m.listener.Addr())
 		if publicURL != nil {
 			endpoint = publicURL.String()
 		}
@@ -142,9 +244,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("bootstrap: %w", err)
 		}
-		fmt.Fprintf(m.Stdout, "aipd: first start: created organization %s and owner user %s.\n", m.Bootstrap.OrgID, m.Bootstrap.UserID)
-		fmt.Fprintf(m.Stdout, "aipd: credentials written to %s (keep it secret).\n", cfg.CredentialsPath())
-		fmt.Fprintf(m.Stdout, "aipd: call the API with them, e.g.:  set -a; . %s; set +a; go run ./cmd/aip raw /help/hawk/self-test\n", cfg.CredentialsPath())
 	}
 
 	reg := prometheus.NewRegistry()
@@ -153,18 +252,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
-	var mailer httpapi.Mailer
-	if cfg.SMTP.Host != "" {
-		if mailer, err = mail.NewSMTP(cfg.SMTP); err != nil {
-			return err
-		}
-	}
-	limiter := ratelimit.NewMemory(nil)
 	m.api, err = httpapi.New(httpapi.Config{
 		Store:          m.store,
 		Keyring:        kr,
 		Nonces:         hawk.NewMemoryNonceStore(1 << 20),
-		Limiter:        limiter,
+		Limiter:        ratelimit.NewMemory(nil),
 		Locks:          ratelimit.NewMemoryLockStore(nil),
 		OrgLimit:       ratelimit.PerMinute(orDefault(cfg.OrgRateLimit, 200)),
 		IPLimit:        ratelimit.PerMinute(orDefault(cfg.IPRateLimit, 1000)),
@@ -178,35 +270,84 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.server = &http.Server{
-		Handler:           m.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-	}
+
+	// Nothing can fail from here on.
+	m.server = cfg.httpServer(m.api, m.Logger)
 	m.serveErr = make(chan error, 2)
 	go func() { m.serveErr <- m.server.Serve(m.listener) }()
-
-	if cfg.MetricsAddr != "" {
-		m.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsAddr, err)
-		}
+	if m.metricsLn != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		m.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		m.metricsSrv = cfg.httpServer(mux, m.Logger)
 		go func() { m.serveErr <- m.metricsSrv.Serve(m.metricsLn) }()
 	}
+	if b := m.Bootstrap; b != nil {
+		fmt.Fprintf(m.Stdout, "aipd: first start: created organization %s and owner user %s.\n", b.OrgID, b.UserID)
+		fmt.Fprintf(m.Stdout, "aipd: credentials written to %s (keep it secret).\n", cfg.CredentialsPath())
+		fmt.Fprintf(m.Stdout, "aipd: call the API with them, e.g.:  set -a; . %s; set +a; go run ./cmd/aip raw /help/hawk/self-test\n", cfg.CredentialsPath())
+	}
 	m.Logger.Info("aipd serving", slog.String("addr", m.listener.Addr().String()),
-		slog.String("data_dir", cfg.DataDir), slog.String("metrics_addr", cfg.MetricsAddr))
+		slog.String("data_dir", cfg.DataDir), slog.String("metrics_addr", m.MetricsAddr()),
+		slog.Bool("bootstrapped", m.Bootstrap != nil))
 	return nil
 }
 
-// Addr is the bound API address (useful with port 0).
-func (m *Main) Addr() string { return m.listener.Addr().String() }
+// checkMasterKeyPresent refuses to start on an existing database whose
+// master key file is missing: a new key could not open a single stored API
+// key, so creating one would only hide the mistake (a wrong path, a lost
+// backup) behind 401s.
+func checkMasterKeyPresent(cfg Config, freshDatabase bool) error {
+	if freshDatabase {
+		return nil
+	}
+	_, err := os.Stat(cfg.MasterKeyPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("master key file %s is missing but database %s exists: restore the key from your backup "+
+			"or point --master-key-file at it (a new key could not decrypt the stored API keys)",
+			cfg.MasterKeyPath(), cfg.DatabasePath())
+	}
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	return nil
+}
+
+// removeFreshData deletes the database a failed first start created (and
+// the credentials it wrote), so the next start bootstraps from scratch
+// instead of finding an organization nobody has the key of.
+func removeFreshData(cfg Config, credentials bool) {
+	db := cfg.DatabasePath()
+	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+		_ = os.Remove(p)
+	}
+	if credentials {
+		_ = os.Remove(cfg.CredentialsPath())
+	}
+}
+
+// advertisedEndpoint is the URL written to credentials.env for a listener
+// on addr. A wildcard address is no place to connect to: 127.0.0.1 stands
+// in for 0.0.0.0, and localhost for [::], which may or may not take IPv4.
+func advertisedEndpoint(addr net.Addr) string {
+	ap, err := netip.ParseAddrPort(addr.String())
+	switch {
+	case err != nil:
+		return "http://" + addr.String()
+	case ap.Addr().IsUnspecified() && ap.Addr().Is4():
+		return "http://" + netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port()).String()
+	case ap.Addr().IsUnspecified():
+		return "http://" + net.JoinHostPort("localhost", strconv.Itoa(int(ap.Port())))
+	}
+	return "http://" + ap.String()
+}
+
+// Addr is the bound API address (useful with port 0), "" before Open.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
 
 // MetricsAddr is the bound metrics address, "" when disabled.
 func (m *Main) MetricsAddr() string {
@@ -233,32 +374,59 @@ func (m *Main) Wait(ctx context.Context) error {
 }
 
 // Close stops accepting connections, lets in-flight requests finish (up to
-// ShutdownTimeout), flushes the audit log and closes the database.
+// ShutdownTimeout, after which the remaining connections are cut), flushes
+// the audit log and closes the database. Later calls return the first
+// call's result; Close after a failed or missing Open does nothing.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	if m.server == nil {
+		return nil
+	}
+	timeout := m.Config.ShutdownTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var errs []error
-	if m.server != nil {
-		if err := m.server.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shutdown api: %w", err))
+	// shutdown drains srv; connections still busy at the deadline are cut,
+	// so that a stuck client cannot keep the process alive.
+	shutdown := func(name string, srv *http.Server) error {
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("shutdown %s: %w", name, err)
 		}
+		return nil
 	}
+	metricsDone := make(chan error, 1)
 	if m.metricsSrv != nil {
-		if err := m.metricsSrv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("shutdown metrics: %w", err))
-		}
+		go func() { metricsDone <- shutdown("metrics", m.metricsSrv) }()
+	} else {
+		metricsDone <- nil
 	}
-	if m.api != nil {
-		if err := m.api.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("flush audit log: %w", err))
-		}
+	var errs []error
+	if err := shutdown("api", m.server); err != nil {
+		errs = append(errs, err)
 	}
-	if m.store != nil {
-		if err := m.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close database: %w", err))
-		}
+	if err := <-metricsDone; err != nil {
+		errs = append(errs, err)
 	}
-	return errors.Join(errs...)
+	// The audit log gets its own budget: a slow drain must not cost records.
+	flushCtx, flushCancel := context.WithTimeout(context.Background(), timeout)
+	defer flushCancel()
+	if err := m.api.Close(flushCtx); err != nil {
+		errs = append(errs, fmt.Errorf("flush audit log: %w", err))
+	}
+	if err := m.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		m.Logger.Error("aipd stopped with errors", slog.Any("error", err))
+	} else {
+		m.Logger.Info("aipd stopped")
+	}
+	return err
 }
 
 func orDefault(v, def int) int {

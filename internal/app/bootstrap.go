@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/keyring"
@@ -66,19 +67,35 @@ func RotateKey(ctx context.Context, store aip.Store, kr *keyring.Keyring, userID
 	return key, nil
 }
 
-// writeSecretFile writes content to path readable by the owner only.
-func writeSecretFile(path, content string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+// writeSecretFile replaces path with content, readable by the owner only.
+// It writes a temporary file and renames it, so the file is never seen
+// half-written nor, even briefly, with a wider mode.
+func writeSecretFile(path, content string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if _, err := f.WriteString(content); err != nil {
-		f.Close()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	// CreateTemp makes the file 0600 already; Chmod states the requirement.
+	if err := f.Chmod(0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("chmod %s: %w", path, err)
+	if _, err := f.WriteString(content); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

@@ -18,6 +18,9 @@ type auditWriter struct {
 	logger *slog.Logger
 	queue  chan *aip.AuditRecord
 	done   chan struct{}
+	// flushes asks the writer to store everything queued so far; the
+	// writer closes the channel it receives once that is done.
+	flushes chan chan struct{}
 
 	// mu guards closed so that no enqueue can race the channel's close.
 	mu     sync.RWMutex
@@ -31,7 +34,10 @@ const (
 )
 
 func newAuditWriter(store aip.AuditStore, logger *slog.Logger) *auditWriter {
-	a := &auditWriter{store: store, logger: logger, queue: make(chan *aip.AuditRecord, auditQueueSize), done: make(chan struct{})}
+	a := &auditWriter{
+		store: store, logger: logger, queue: make(chan *aip.AuditRecord, auditQueueSize),
+		done: make(chan struct{}), flushes: make(chan chan struct{}),
+	}
 	go a.run()
 	return a
 }
@@ -87,7 +93,48 @@ func (a *auditWriter) run() {
 			}
 		case <-tick.C:
 			flush()
+		case reply := <-a.flushes:
+			// Every record enqueued before the flush request is already in
+			// the channel's buffer: drain it without waiting for more.
+			for drained := false; !drained; {
+				select {
+				case rec, ok := <-a.queue:
+					if !ok {
+						flush()
+						close(reply)
+						return
+					}
+					batch = append(batch, rec)
+					if len(batch) == auditBatchSize {
+						flush()
+					}
+				default:
+					drained = true
+				}
+			}
+			flush()
+			close(reply)
 		}
+	}
+}
+
+// Flush waits until every record enqueued before the call is stored (or
+// its write failed and was logged). After Close there is nothing to wait
+// for: records are then written as they come.
+func (a *auditWriter) Flush(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case a.flushes <- reply:
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

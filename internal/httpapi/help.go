@@ -1,12 +1,11 @@
 package httpapi
 
 import (
-	"bytes"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
-	"time"
+	"strconv"
 
 	"github.com/aipsec/aip/api"
 )
@@ -24,7 +23,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // openAPISpec serves api/openapi.yaml.
 func (s *Server) openAPISpec(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
-	http.ServeContent(w, r, "openapi.yaml", time.Time{}, bytes.NewReader(api.Spec()))
+	serveWhole(w, api.Spec())
 }
 
 // docsIndex serves the vendored page that renders the spec.
@@ -47,5 +46,14 @@ func (s *Server) serveDoc(w http.ResponseWriter, r *http.Request, name string) {
 		w.Header().Set("Content-Type", ct)
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; script-src 'self'")
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	serveWhole(w, b)
+}
+
+// serveWhole answers 200 with all of b. The files are small and fixed, so
+// Range requests are ignored: http.ServeContent would answer them with a
+// 206 or a plain-text 416, neither of which the API contract has.
+func serveWhole(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }

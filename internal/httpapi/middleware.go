@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -83,9 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.logger.ErrorContext(ctx, "panic serving request",
-				slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), slog.Any("panic", v))
+			s.logPanic(r, v)
 			if sw.status == 0 {
 				writeErrorMessage(sw, http.StatusInternalServerError, "An internal error has occurred.")
 			}
@@ -103,9 +102,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if r.URL.Path != "/healthz" && !s.allowIP(sw, r, ip) {
+		// Count the refusal under the route it was aimed at, not as unmatched.
+		_, r.Pattern = s.routes.mux.Handler(r)
+		return
+	}
+	if !isCleanPath(r.URL.Path) {
+		// The mux would answer an HTML redirect to the cleaned path, which
+		// a signed request cannot follow (the MAC covers the path) and
+		// which breaks the JSON-only error contract.
+		writeErrorMessage(sw, http.StatusNotFound, "The resource was not found.")
 		return
 	}
 	s.routes.mux.ServeHTTP(sw, r)
+}
+
+// logPanic logs a recovered panic with the request id, so that the generic
+// 500 a client sees can be matched with its cause.
+func (s *Server) logPanic(r *http.Request, v any) {
+	ctx := r.Context()
+	s.logger.ErrorContext(ctx, "panic serving request",
+		slog.String("request_id", requestID(ctx)), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("panic", v))
+}
+
+// isCleanPath reports whether p is absolute and free of empty, "." and
+// ".." segments: the paths http.ServeMux serves without redirecting.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // unmatched (the catch-all "/" route) answers a request no route took: 405 with Allow when the path
@@ -288,7 +318,27 @@ func (s *Server) auth(crud, action string, h authedHandler) http.Handler {
 
 		// From here on the caller proved who it is: sign whatever we answer.
 		bw := &bufferedWriter{header: w.Header()}
-		defer s.sign(w, bw, res)
+		// auditPending is set while a request into the organization has
+		// yet to be recorded, so that a panic still leaves its audit record.
+		auditPending := false
+		defer func() {
+			// A panic must not leave the deferred signing to send what the
+			// handler buffered so far (often nothing, as a 200): answer a
+			// signed 500 instead, and audit it like any other failure.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.logPanic(r, v)
+				bw.status = 0
+				bw.body.Reset()
+				writeErrorMessage(bw, http.StatusInternalServerError, "An internal error has occurred.")
+				if auditPending {
+					s.record(r, p, crud, action, bw.status)
+				}
+			}
+			s.sign(w, bw, res)
+		}()
 
 		switch {
 		case p.OrgID == "":
@@ -305,6 +355,7 @@ func (s *Server) auth(crud, action string, h authedHandler) http.Handler {
 			return
 		}
 		s.touch(r.Context(), p.User.ID)
+		auditPending = true
 
 		lim, err := s.cfg.Limiter.Allow(r.Context(), "org:"+p.OrgID, s.cfg.OrgLimit)
 		if err != nil {
@@ -320,6 +371,7 @@ func (s *Server) auth(crud, action string, h authedHandler) http.Handler {
 		} else {
 			h(bw, r, p)
 		}
+		auditPending = false
 		s.record(r, p, crud, action, bw.status)
 	})
 }

@@ -193,13 +193,13 @@ func TestCheck(t *testing.T) {
 			wantErr: "no body for status 204",
 		},
 		{
-			name: "rejects a missing rate-limit header", method: "GET", target: "/healthz",
-			status: 200, header: headers(jsonCT, "X-Rate-Limit-Reset", ""), body: `{"status":"ok"}`,
+			name: "rejects a missing rate-limit header", method: "GET", target: "/help/hawk/self-test",
+			status: 200, header: headers(jsonCT, "Server-Authorization", serverAuth, "X-Rate-Limit-Reset", ""), body: `{"authenticated":true}`,
 			wantErr: `"X-Rate-Limit-Reset" missing`,
 		},
 		{
-			name: "rejects a non-numeric rate-limit header", method: "GET", target: "/healthz",
-			status: 200, header: headers(jsonCT, "X-Rate-Limit-Reset", "soon"), body: `{"status":"ok"}`,
+			name: "rejects a non-numeric rate-limit header", method: "GET", target: "/help/hawk/self-test",
+			status: 200, header: headers(jsonCT, "Server-Authorization", serverAuth, "X-Rate-Limit-Reset", "soon"), body: `{"authenticated":true}`,
 			wantErr: "X-Rate-Limit-Reset",
 		},
 		{
