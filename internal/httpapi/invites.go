@@ -32,15 +32,11 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p *principal) {
 		return
 	}
 	email, err := parseEmail(req.Email)
-	switch {
-	case err != nil:
+	if err == nil {
+		err = checkGrant(p, req.Role)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
-		return
-	case !req.Role.Valid():
-		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"role" must be one of owner, user, reader.`))
-		return
-	case !p.Role.CanGrant(req.Role):
-		s.writeError(w, r, aip.Errorf(aip.EFORBIDDEN, "The user is not allowed to perform this action: role %s cannot grant role %s.", p.Role, req.Role))
 		return
 	}
 	token := newInviteToken()

@@ -38,15 +38,12 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, p *principal)
 		s.writeError(w, r, err)
 		return
 	}
-	switch {
-	case !aip.IsID24(req.ID):
+	if !aip.IsID24(req.ID) {
 		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"id" must be a user id (24 lower-case hex characters).`))
 		return
-	case !req.Role.Valid():
-		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"role" must be one of owner, user, reader.`))
-		return
-	case !p.Role.CanGrant(req.Role):
-		s.writeError(w, r, aip.Errorf(aip.EFORBIDDEN, "The user is not allowed to perform this action: role %s cannot grant role %s.", p.Role, req.Role))
+	}
+	if err := checkGrant(p, req.Role); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -105,6 +102,18 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	writeNoContent(w)
+}
+
+// checkGrant validates a requested role and that the caller may grant it:
+// owners grant any role, users grant user or reader (400 / 403).
+func checkGrant(p *principal, role aip.Role) error {
+	if !role.Valid() {
+		return aip.Errorf(aip.EINVALID, `"role" must be one of owner, user, reader.`)
+	}
+	if !p.Role.CanGrant(role) {
+		return aip.Errorf(aip.EFORBIDDEN, "The user is not allowed to perform this action: role %s cannot grant role %s.", p.Role, role)
+	}
+	return nil
 }
 
 // parseBool reads an optional true/false query flag.

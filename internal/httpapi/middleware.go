@@ -94,11 +94,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			route = "unmatched"
 		}
 		s.metrics.observeRequest(route, r.Method, sw.status, s.now().Sub(start))
-		s.logger.InfoContext(ctx, "request",
-			slog.String("request_id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status),
-			slog.String("client_ip", ip.String()),
-			slog.Duration("duration", s.now().Sub(start)))
+		if s.logger.Enabled(ctx, slog.LevelInfo) {
+			s.logger.LogAttrs(ctx, slog.LevelInfo, "request",
+				slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+				slog.String("client_ip", ip.String()),
+				slog.Duration("duration", s.now().Sub(start)))
+		}
 	}()
 
 	if r.URL.Path != "/healthz" && !s.allowIP(sw, r, ip) {
@@ -294,10 +296,15 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 func (s *Server) auth(crud, action string, h authedHandler) http.Handler {
 	write := crud != "read"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r, s.cfg.MaxBodyBytes)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+		// Without any Authorization the answer is 401 whatever the body
+		// holds: do not buffer up to MaxBodyBytes for it.
+		var body []byte
+		if r.Header.Get("Authorization") != "" {
+			var err error
+			if body, err = readBody(w, r, s.cfg.MaxBodyBytes); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		host, port, err := s.hostPort(r)
 		if err != nil {
