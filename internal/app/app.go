@@ -255,7 +255,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.api, err = httpapi.New(httpapi.Config{
 		Store:          m.store,
 		Keyring:        kr,
-		Nonces:         hawk.NewMemoryNonceStore(1 << 20),
+		Nonces:         hawk.NewMemoryNonceStore(hawk.DefaultMaxNonceEntries),
 		Limiter:        ratelimit.NewMemory(nil),
 		Locks:          ratelimit.NewMemoryLockStore(nil),
 		OrgLimit:       ratelimit.PerMinute(orDefault(cfg.OrgRateLimit, 200)),
