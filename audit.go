@@ -2,22 +2,27 @@ package aip
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
 // AuditRecord is one entry of the audit log, in its v2 wire shape.
 type AuditRecord struct {
-	ID             string         `json:"id"`
-	UserEmail      string         `json:"userEmail"`
-	UserID         string         `json:"userId"`
-	OrganizationID string         `json:"organizationId"`
-	Result         string         `json:"result"` // "success" or "failure"
-	CRUD           string         `json:"crud"`   // create, read, update, delete
-	Action         string         `json:"action"`
-	Source         string         `json:"source"` // "api"
-	Description    string         `json:"description"`
-	EventTime      Time           `json:"eventTime"`
-	Context        map[string]any `json:"context"`
+	ID             string `json:"id"`
+	UserEmail      string `json:"userEmail"`
+	UserID         string `json:"userId"`
+	OrganizationID string `json:"organizationId"`
+	Result         string `json:"result"` // "success" or "failure"
+	CRUD           string `json:"crud"`   // create, read, update, delete
+	Action         string `json:"action"`
+	Source         string `json:"source"` // "api"
+	Description    string `json:"description"`
+	EventTime      Time   `json:"eventTime"`
+	// Context holds details of the event as one JSON object, kept as
+	// encoded bytes so that recording and listing never decode it. Stores
+	// reject anything but an object; empty (nil) means no details, and the
+	// API then answers {} (a nil RawMessage alone would encode as null).
+	Context json.RawMessage `json:"context"`
 }
 
 // AuditFilter selects audit records of one organization, newest first.

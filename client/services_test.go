@@ -253,7 +253,7 @@ func TestAuditLogsListDecodes(t *testing.T) {
 	want := []*aip.AuditRecord{{
 		ID: "r1", UserEmail: "ada@example.com", UserID: testUserID, OrganizationID: testOrgID, Result: "success", CRUD: "delete",
 		Action: "delete-member", Source: "api", Description: "x: DELETE : /v2/organizations/members/y",
-		EventTime: aip.Time{Time: time.Date(2020, 7, 27, 20, 41, 29, 454e6, time.UTC)}, Context: map[string]any{"status": 204.0},
+		EventTime: aip.Time{Time: time.Date(2020, 7, 27, 20, 41, 29, 454e6, time.UTC)}, Context: json.RawMessage(`{"status":204}`),
 	}}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b aip.Time) bool { return a.Equal(b.Time) })); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)

@@ -317,7 +317,7 @@ func checkMasterKeyPresent(cfg Config, freshDatabase bool) error {
 // instead of finding an organization nobody has the key of.
 func removeFreshData(cfg Config, credentials bool) {
 	db := cfg.DatabasePath()
-	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal", db + "-credgen"} {
 		_ = os.Remove(p)
 	}
 	if credentials {

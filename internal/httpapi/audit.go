@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -154,6 +155,17 @@ func (a *auditWriter) Close(ctx context.Context) error {
 	}
 }
 
+// requestContext is the context object of an API request's audit record.
+type requestContext struct {
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Query     string `json:"query"`
+	Status    int    `json:"status"`
+	RequestID string `json:"requestId"`
+	ClientIP  string `json:"clientIp"`
+	UserAgent string `json:"userAgent"`
+}
+
 // record queues the audit entry of one authenticated request.
 func (s *Server) record(r *http.Request, p *principal, crud, action string, status int) {
 	result := "success"
@@ -161,6 +173,17 @@ func (s *Server) record(r *http.Request, p *principal, crud, action string, stat
 		result = "failure"
 	}
 	ctx := r.Context()
+	// Encoding a struct of strings and an int cannot fail. It is encoded
+	// here, once, so the store writes the bytes as they are.
+	details, _ := json.Marshal(requestContext{
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Query:     r.URL.RawQuery,
+		Status:    status,
+		RequestID: requestID(ctx),
+		ClientIP:  clientIPFrom(ctx).String(),
+		UserAgent: r.UserAgent(),
+	})
 	s.audit.enqueue(ctx, &aip.AuditRecord{
 		ID:             aip.NewUUID(),
 		UserEmail:      p.User.Email,
@@ -172,14 +195,6 @@ func (s *Server) record(r *http.Request, p *principal, crud, action string, stat
 		Source:         "api",
 		Description:    p.User.ID + ": " + r.Method + " : " + r.URL.Path,
 		EventTime:      aip.Time{Time: s.now().UTC().Truncate(time.Millisecond)},
-		Context: map[string]any{
-			"method":    r.Method,
-			"path":      r.URL.Path,
-			"query":     r.URL.RawQuery,
-			"status":    status,
-			"requestId": requestID(ctx),
-			"clientIp":  clientIPFrom(ctx).String(),
-			"userAgent": r.UserAgent(),
-		},
+		Context:        details,
 	})
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -60,8 +61,8 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	var last aip.Cursor
 	for _, rec := range recs {
-		if rec.Context == nil {
-			rec.Context = map[string]any{}
+		if len(rec.Context) == 0 {
+			rec.Context = json.RawMessage(`{}`)
 		}
 		last = aip.Cursor{Time: rec.EventTime.Time, ID: rec.ID}
 	}

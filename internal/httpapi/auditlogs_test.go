@@ -56,7 +56,7 @@ func seedRecord(org, userID, email, crud string, at time.Time) *aip.AuditRecord 
 		ID: aip.NewUUID(), UserEmail: email, UserID: userID, OrganizationID: org,
 		Result: "success", CRUD: crud, Action: crud + "-thing", Source: "api",
 		Description: userID + ": GET : /seeded", EventTime: aip.Time{Time: at.UTC().Truncate(time.Millisecond)},
-		Context: map[string]any{},
+		Context: json.RawMessage(`{}`),
 	}
 }
 
@@ -187,7 +187,11 @@ func TestAuditRecordsEveryAuthenticatedRequest(t *testing.T) {
 		for i, rec := range got {
 			c := calls[len(calls)-1-i]
 			path, query, _ := strings.Cut(c.target, "?")
-			id, _ := rec.Context["requestId"].(string)
+			var gotCtx map[string]any
+			if err := json.Unmarshal(rec.Context, &gotCtx); err != nil {
+				t.Fatalf("record %d context %s: %v", i, rec.Context, err)
+			}
+			id, _ := gotCtx["requestId"].(string)
 			if id == "" || seen[id] {
 				t.Errorf("record %d: requestId %q, want a unique id", i, id)
 			}
@@ -196,7 +200,7 @@ func TestAuditRecordsEveryAuthenticatedRequest(t *testing.T) {
 				"method": c.method, "path": path, "query": query, "status": float64(c.status),
 				"requestId": id, "clientIp": "127.0.0.1", "userAgent": "Go-http-client/1.1",
 			}
-			if diff := cmp.Diff(wantCtx, rec.Context); diff != "" {
+			if diff := cmp.Diff(wantCtx, gotCtx); diff != "" {
 				t.Errorf("record %d context (-want +got):\n%s", i, diff)
 			}
 			if !aip.IsUUID(rec.ID) {
@@ -204,6 +208,31 @@ func TestAuditRecordsEveryAuthenticatedRequest(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestAuditLogContextIsAlwaysAnObject(t *testing.T) {
+	h := newHarness(t)
+	org := h.newOrg(t, "acme")
+	owner := h.newAccount(t, org, "owner@acme.example", aip.RoleOwner)
+	at := h.clock.Now().Add(-time.Minute)
+	bare := seedRecord(org, aip.NewID24(), "bare@acme.example", "read", at)
+	bare.Context = nil
+	detailed := seedRecord(org, aip.NewID24(), "detailed@acme.example", "read", at.Add(time.Second))
+	detailed.Context = json.RawMessage(`{"agentIds":["a","b"],"count":2}`)
+	h.insertAudit(t, bare, detailed)
+
+	p, r := h.listAudit(t, owner, "")
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
+	}
+	got := map[string]string{}
+	for _, rec := range p.Recs {
+		got[rec.ID] = string(rec.Context)
+	}
+	want := map[string]string{bare.ID: `{}`, detailed.ID: `{"agentIds":["a","b"],"count":2}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("contexts by record (-want +got):\n%s", diff)
+	}
 }
 
 func TestAuditLogPaging(t *testing.T) {

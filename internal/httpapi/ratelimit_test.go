@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -267,7 +268,13 @@ func TestClientIP(t *testing.T) {
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("audit records: %v, %v", recs, err)
 			}
-			if got := recs[0].Context["clientIp"]; got != tc.want {
+			var details struct {
+				ClientIP string `json:"clientIp"`
+			}
+			if err := json.Unmarshal(recs[0].Context, &details); err != nil {
+				t.Fatalf("audit context %s: %v", recs[0].Context, err)
+			}
+			if got := details.ClientIP; got != tc.want {
 				t.Errorf("client IP = %v, want %s", got, tc.want)
 			}
 		})

@@ -20,6 +20,7 @@ func (db *DB) PutMember(ctx context.Context, orgID, userID string, role aip.Role
 		INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role`,
 		orgID, userID, string(role), toMillis(now()))
+	db.creds.bump() // after the commit (or failure): roles are credentials
 	if isForeignKey(err) {
 		return db.missingOrgOrUser(ctx, orgID, userID)
 	} else if err != nil {
@@ -108,6 +109,7 @@ func (db *DB) ListMembers(ctx context.Context, orgID string, enabledOnly bool) (
 func (db *DB) RemoveMember(ctx context.Context, orgID, userID string) error {
 	res, err := db.write.ExecContext(ctx,
 		`DELETE FROM memberships WHERE org_id = ? AND user_id = ?`, orgID, userID)
+	db.creds.bump() // after the commit: the removed member loses access at once
 	if err != nil {
 		return fmt.Errorf("remove member %s of organization %s: %w", userID, orgID, err)
 	}

@@ -5,6 +5,13 @@
 // single connection whose transactions begin IMMEDIATE, so a writer takes the
 // database lock up front and waits (busy_timeout) instead of failing with
 // SQLITE_BUSY when another process writes at the same time.
+//
+// FindCredentials, run on every authenticated request, is served from a
+// cache that stays exact across processes: writes to users and memberships
+// bump a generation counter in the file <db>-credgen, memory-mapped by every
+// process with the database open (on Unix; elsewhere there is no cache).
+// Like the -wal and -shm files, it must not be deleted while the database
+// is in use.
 package sqlite
 
 import (
@@ -18,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aipsec/aip"
@@ -37,6 +45,14 @@ type DB struct {
 	// Statements run on (nearly) every authenticated request.
 	findCredentials *sql.Stmt
 	touch           *sql.Stmt
+
+	// creds caches FindCredentials, invalidated across processes.
+	creds *credCache
+
+	// auditMu guards auditInserts, the multi-row audit INSERTs prepared
+	// so far, by number of rows.
+	auditMu      sync.Mutex
+	auditInserts map[int]*sql.Stmt
 }
 
 var _ aip.Store = (*DB)(nil)
@@ -92,6 +108,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	db.read = read
+
+	gen, err := openCredGen(abs)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.creds = newCredCache(gen)
 
 	if err := db.prepare(ctx); err != nil {
 		_ = db.Close()
@@ -177,13 +200,23 @@ func (db *DB) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Close releases both connection pools.
+// Close releases both connection pools and the credentials cache.
 func (db *DB) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.findCredentials, db.touch} {
+	stmts := []*sql.Stmt{db.findCredentials, db.touch}
+	db.auditMu.Lock()
+	for _, s := range db.auditInserts {
+		stmts = append(stmts, s)
+	}
+	db.auditInserts = nil
+	db.auditMu.Unlock()
+	for _, s := range stmts {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
+	}
+	if db.creds != nil {
+		errs = append(errs, db.creds.close())
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

@@ -91,6 +91,10 @@ func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) 
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.DisplayName, u.Enabled, u.SSOEnabled, u.MFAEnabled,
 		toMillis(u.CreatedAt), lastAuth, encryptedKey)
+	// The statement ran in its own transaction, which has ended. Bump on
+	// failure too: a needless bump costs one re-read per cached entry, and
+	// it spares reasoning about statements cut short by their context.
+	db.creds.bump()
 	if isUnique(err) {
 		// The constraint name is the only way to tell which key collided.
 		if strings.Contains(err.Error(), "users.email") {
@@ -133,6 +137,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aip.User, err
 func (db *DB) SetAPIKey(ctx context.Context, userID string, encryptedKey []byte) error {
 	res, err := db.write.ExecContext(ctx,
 		`UPDATE users SET api_key_sealed = ? WHERE id = ?`, encryptedKey, userID)
+	db.creds.bump() // after the commit: the old key stops working everywhere
 	if err != nil {
 		return fmt.Errorf("set api key of user %s: %w", userID, err)
 	}
@@ -142,7 +147,17 @@ func (db *DB) SetAPIKey(ctx context.Context, userID string, encryptedKey []byte)
 // FindCredentials returns the user, its sealed key and its role in orgID in
 // one query. ENOTFOUND when the user does not exist; Role is "" when the user
 // is not a member of orgID.
+//
+// Results of existing users, members or not, are cached (see credCache) and
+// served until any handle on the database, in any process, changes a user
+// or a membership; unknown users are never cached, since anyone can make up
+// user ids. The caller owns the returned value.
 func (db *DB) FindCredentials(ctx context.Context, userID, orgID string) (*aip.Credentials, error) {
+	cached, gen, cacheable := db.creds.get(userID, orgID)
+	if cached != nil {
+		return cached, nil
+	}
+	db.creds.queries.Add(1)
 	var (
 		key  []byte
 		role sql.NullString
@@ -153,7 +168,14 @@ func (db *DB) FindCredentials(ctx context.Context, userID, orgID string) (*aip.C
 	} else if err != nil {
 		return nil, fmt.Errorf("find credentials of user %s: %w", userID, err)
 	}
-	return &aip.Credentials{User: u, EncryptedKey: key, Role: aip.Role(role.String)}, nil
+	c := &aip.Credentials{User: u, EncryptedKey: key, Role: aip.Role(role.String)}
+	if db.creds.afterQuery != nil {
+		db.creds.afterQuery()
+	}
+	if cacheable {
+		db.creds.put(gen, userID, orgID, c)
+	}
+	return c, nil
 }
 
 // TouchAuthenticated records a successful authentication at t. It never
@@ -167,6 +189,7 @@ func (db *DB) TouchAuthenticated(ctx context.Context, userID string, t time.Time
 	if _, err := db.touch.ExecContext(ctx, ms, userID, ms); err != nil {
 		return fmt.Errorf("touch user %s: %w", userID, err)
 	}
+	db.creds.touched(userID, fromMillis(ms))
 	return nil
 }
 

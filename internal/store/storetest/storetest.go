@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("api keys", func(t *testing.T) { testSetAPIKey(t, open) })
 	t.Run("credentials", func(t *testing.T) { testFindCredentials(t, open) })
+	t.Run("credentials follow changes", func(t *testing.T) { testCredentialsFollowChanges(t, open) })
 	t.Run("put member", func(t *testing.T) { testPutMember(t, open) })
 	t.Run("list members", func(t *testing.T) { testListMembers(t, open) })
 	t.Run("remove member", func(t *testing.T) { testRemoveMember(t, open) })
@@ -294,6 +296,85 @@ func testFindCredentials(t *testing.T, open func(t *testing.T) aip.Store) {
 			}
 		})
 	}
+}
+
+// testCredentialsFollowChanges reads credentials before and after each kind
+// of change, as a server does on every request, so that a backend caching
+// them must show every change on the very next read.
+func testCredentialsFollowChanges(t *testing.T, open func(t *testing.T) aip.Store) {
+	ctx := t.Context()
+	s := open(t)
+	org := mustOrg(t, s, "org")
+	u := mustUser(t, s, "changing@example.com", true)
+	mustPut(t, s, org.ID, u.ID, aip.RoleOwner)
+
+	find := func(t *testing.T) *aip.Credentials {
+		t.Helper()
+		c, err := s.FindCredentials(ctx, u.ID, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		change func(t *testing.T)
+		key    string
+		role   aip.Role
+	}{
+		{"rotated key shows at once", func(t *testing.T) {
+			if err := s.SetAPIKey(ctx, u.ID, []byte("rotated")); err != nil {
+				t.Fatal(err)
+			}
+		}, "rotated", aip.RoleOwner},
+		{"changed role shows at once", func(t *testing.T) { mustPut(t, s, org.ID, u.ID, aip.RoleReader) }, "rotated", aip.RoleReader},
+		{"removal shows at once", func(t *testing.T) {
+			if err := s.RemoveMember(ctx, org.ID, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, "rotated", ""},
+		{"new membership shows at once", func(t *testing.T) { mustPut(t, s, org.ID, u.ID, aip.RoleUser) }, "rotated", aip.RoleUser},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			find(t)
+			find(t)
+			tt.change(t)
+			got := find(t)
+			if string(got.EncryptedKey) != tt.key || got.Role != tt.role {
+				t.Errorf("credentials = key %q role %q, want key %q role %q", got.EncryptedKey, got.Role, tt.key, tt.role)
+			}
+		})
+	}
+	t.Run("new user is found after a miss", func(t *testing.T) {
+		nu := &aip.User{ID: aip.NewID24(), Email: "late@example.com", Enabled: true}
+		_, err := s.FindCredentials(ctx, nu.ID, org.ID)
+		wantCode(t, err, aip.ENOTFOUND)
+		if err := s.CreateUser(ctx, nu, []byte("late")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindCredentials(ctx, nu.ID, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.User.ID != nu.ID || string(got.EncryptedKey) != "late" || got.Role != "" {
+			t.Errorf("credentials = %+v, want user %s with key late and no role", got, nu.ID)
+		}
+	})
+	t.Run("caller may modify what it gets", func(t *testing.T) {
+		want := find(t)
+		wantUser := *want.User
+		wantKey := bytes.Clone(want.EncryptedKey)
+		got := find(t)
+		got.User.Email = "changed@example.com"
+		got.User.Enabled = false
+		got.EncryptedKey[0] ^= 0xff
+		got.Role = aip.RoleOwner
+		again := find(t)
+		if diff := cmp.Diff(&aip.Credentials{User: &wantUser, EncryptedKey: wantKey, Role: want.Role}, again); diff != "" {
+			t.Errorf("credentials changed by the previous caller (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func testPutMember(t *testing.T, open func(t *testing.T) aip.Store) {
@@ -740,12 +821,8 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) aip.Store) {
 		older := record(org.ID, base, "read", "a@example.com", "user-a")
 		older.Result = "failure"
 		newer := record(org.ID, base.Add(time.Second), "delete", "b@example.com", "user-b")
-		newer.Context = map[string]any{
-			"agentIds": []any{"x", "y"},
-			"count":    float64(3),
-			"dryRun":   true,
-			"nested":   map[string]any{"name": "n", "none": nil},
-		}
+		// Stored and returned byte for byte, whitespace included.
+		newer.Context = json.RawMessage(`{"agentIds":["x","y"], "count":3,"dryRun":true,"nested":{"name":"n","none":null}}`)
 		mustAudit(t, s, []*aip.AuditRecord{older, newer})
 		got, err := s.ListAuditRecords(ctx, aip.AuditFilter{OrgID: org.ID, Limit: 10})
 		if err != nil {
@@ -784,12 +861,100 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) aip.Store) {
 			t.Errorf("stored IDs mismatch (-want +got):\n%s", diff)
 		}
 	})
+	t.Run("large batches round-trip whole", func(t *testing.T) {
+		for _, n := range []int{1, 63, 64, 65, 200, 500} {
+			t.Run(fmt.Sprintf("%d records", n), func(t *testing.T) {
+				s := open(t)
+				org := mustOrg(t, s, "org")
+				recs := make([]*aip.AuditRecord, n)
+				for i := range recs {
+					recs[i] = record(org.ID, base.Add(time.Duration(i)*time.Millisecond), "read", "a@example.com", "u")
+					if i%2 == 0 {
+						recs[i].Context = json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
+					}
+				}
+				mustAudit(t, s, recs)
+				got, err := s.ListAuditRecords(ctx, aip.AuditFilter{OrgID: org.ID, Limit: n + 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := make([]*aip.AuditRecord, n)
+				for i, r := range recs {
+					w := *r
+					w.EventTime = aip.Time{Time: r.EventTime.Truncate(time.Millisecond)}
+					want[n-1-i] = &w
+				}
+				if diff := cmp.Diff(want, got, timeOpts); diff != "" {
+					t.Errorf("ListAuditRecords mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+	t.Run("conflict deep in a large batch stores nothing", func(t *testing.T) {
+		s := open(t)
+		org := mustOrg(t, s, "org")
+		kept := record(org.ID, base, "read", "a@example.com", "u")
+		mustAudit(t, s, []*aip.AuditRecord{kept})
+		recs := make([]*aip.AuditRecord, 150)
+		for i := range recs {
+			recs[i] = record(org.ID, base.Add(time.Duration(i+1)*time.Second), "read", "a@example.com", "u")
+		}
+		resent := *kept
+		recs[140] = &resent
+		err := s.CreateAuditRecords(ctx, recs)
+		wantCode(t, err, aip.ECONFLICT)
+		if !strings.Contains(err.Error(), kept.ID) {
+			t.Errorf("error %q does not name the conflicting record %s", err, kept.ID)
+		}
+		got, err := s.ListAuditRecords(ctx, aip.AuditFilter{OrgID: org.ID, Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{kept.ID}, ids(got)); diff != "" {
+			t.Errorf("stored IDs mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("duplicate inside one batch conflicts", func(t *testing.T) {
+		s := open(t)
+		org := mustOrg(t, s, "org")
+		r := record(org.ID, base, "read", "a@example.com", "u")
+		dup := *r
+		err := s.CreateAuditRecords(ctx, []*aip.AuditRecord{r, &dup})
+		wantCode(t, err, aip.ECONFLICT)
+	})
+	t.Run("unknown org deep in a large batch is not found", func(t *testing.T) {
+		s := open(t)
+		org := mustOrg(t, s, "org")
+		missing := aip.NewID24()
+		recs := make([]*aip.AuditRecord, 100)
+		for i := range recs {
+			recs[i] = record(org.ID, base.Add(time.Duration(i)*time.Second), "read", "a@example.com", "u")
+		}
+		recs[99].OrganizationID = missing
+		err := s.CreateAuditRecords(ctx, recs)
+		wantCode(t, err, aip.ENOTFOUND)
+		if !strings.Contains(err.Error(), missing) {
+			t.Errorf("error %q does not name the missing organization %s", err, missing)
+		}
+		got, err := s.ListAuditRecords(ctx, aip.AuditFilter{OrgID: org.ID, Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 0 {
+			t.Errorf("stored %d records of a failed batch, want 0", len(got))
+		}
+	})
 	t.Run("rejects bad batches and filters", func(t *testing.T) {
 		s := open(t)
 		org := mustOrg(t, s, "org")
 		noID := record(org.ID, base, "read", "a@example.com", "u")
 		noID.ID = ""
 		noTime := record(org.ID, time.Time{}, "read", "a@example.com", "u")
+		withContext := func(c string) *aip.AuditRecord {
+			r := record(org.ID, base, "read", "a@example.com", "u")
+			r.Context = json.RawMessage(c)
+			return r
+		}
 		tests := []struct {
 			name string
 			err  func() error
@@ -800,6 +965,11 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) aip.Store) {
 			{"record of unknown org is not found", func() error {
 				return s.CreateAuditRecords(ctx, []*aip.AuditRecord{record(aip.NewID24(), base, "read", "a@example.com", "u")})
 			}, aip.ENOTFOUND},
+			{"context that is an array is invalid", func() error { return s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(`["x"]`)}) }, aip.EINVALID},
+			{"context that is a string is invalid", func() error { return s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(`"x"`)}) }, aip.EINVALID},
+			{"context that is null is invalid", func() error { return s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(`null`)}) }, aip.EINVALID},
+			{"truncated context is invalid", func() error { return s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(`{"a":`)}) }, aip.EINVALID},
+			{"context with trailing data is invalid", func() error { return s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(`{"a":1} {}`)}) }, aip.EINVALID},
 			{"listing without org is invalid", func() error {
 				_, err := s.ListAuditRecords(ctx, aip.AuditFilter{Limit: 10})
 				return err
@@ -814,6 +984,15 @@ func testAuditRecords(t *testing.T, open func(t *testing.T) aip.Store) {
 				wantCode(t, tt.err(), tt.code)
 			})
 		}
+		t.Run("invalid context is named among records without one", func(t *testing.T) {
+			bad := withContext(`{"a":`)
+			bad.EventTime = aip.Time{Time: base.Add(time.Second)}
+			err := s.CreateAuditRecords(ctx, []*aip.AuditRecord{withContext(``), bad})
+			wantCode(t, err, aip.EINVALID)
+			if !strings.Contains(err.Error(), bad.ID) {
+				t.Errorf("error %q does not name the record %s", err, bad.ID)
+			}
+		})
 	})
 }
 
