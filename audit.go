@@ -57,6 +57,10 @@ type Store interface {
 	MemberStore
 	InviteStore
 	AuditStore
+	AgentStore
+	RuleStore
+	EventStore
+	AlertStore
 	// Close releases the database.
 	Close() error
 }

@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// eventColumns is the number of values one events row takes.
+const eventColumns = 7
+
+// eventChunk is the most rows one INSERT carries (64*7 parameters): one
+// statement per chunk instead of one per event.
+const eventChunk = 64
+
+// eventInsertSQL returns the INSERT of n events that skips stored ones and
+// returns the keys of those it did store.
+func eventInsertSQL(n int) string {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO events (org_id, id, agent_id, event_type, event_time, received_at, body) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?)")
+	}
+	q.WriteString(` ON CONFLICT (org_id, event_time, id) DO NOTHING RETURNING id, event_time`)
+	return q.String()
+}
+
+// eventKey is the identity of an event inside its organization.
+type eventKey struct {
+	id string
+	ms int64
+}
+
+// InsertEvents stores the events of orgID in one transaction, skipping
+// events already stored. Raw must be the event's JSON object as received (the
+// ingest path has validated it); ID must be set.
+func (db *DB) InsertEvents(ctx context.Context, orgID string, evs []*aip.Event) ([]bool, error) {
+	fresh := make([]bool, len(evs))
+	if len(evs) == 0 {
+		return fresh, nil
+	}
+	received := now()
+	for i, e := range evs {
+		switch {
+		case e.ID == "":
+			return nil, aip.Errorf(aip.EINVALID, "Event %d has no _id.", i)
+		case len(e.Raw) == 0:
+			return nil, aip.Errorf(aip.EINVALID, "Event %s has no body.", e.ID)
+		}
+		e.OrgID = orgID
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = received
+		}
+		e.ReceivedAt, e.Time = normalize(e.ReceivedAt), normalize(e.Time)
+	}
+	// Several events of one batch may share a key: the first one is stored.
+	pos := make(map[eventKey]int, len(evs))
+	for i := len(evs) - 1; i >= 0; i-- {
+		pos[eventKey{evs[i].ID, toMillis(evs[i].Time)}] = i
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, eventColumns*eventChunk)
+		var fullSQL string
+		for rest := evs; len(rest) > 0; {
+			n := min(len(rest), eventChunk)
+			chunk := rest[:n]
+			rest = rest[n:]
+			q := fullSQL
+			if n < eventChunk {
+				q = eventInsertSQL(n)
+			} else if q == "" {
+				fullSQL = eventInsertSQL(n)
+				q = fullSQL
+			}
+			args = args[:0]
+			for _, e := range chunk {
+				args = append(args, orgID, e.ID, e.AgentID, e.Type, toMillis(e.Time), toMillis(e.ReceivedAt), string(e.Raw))
+			}
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k eventKey
+				if err := rows.Scan(&k.id, &k.ms); err != nil {
+					rows.Close()
+					return err
+				}
+				fresh[pos[k]] = true
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if isForeignKey(err) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", orgID)
+	} else if err != nil {
+		return nil, fmt.Errorf("insert %d events of organization %s: %w", len(evs), orgID, err)
+	}
+	return fresh, nil
+}
+
+// DeleteExpiredEvents deletes at most limit events received before cutoff
+// that no alert links to, oldest first.
+func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	res, err := db.write.ExecContext(ctx, `
+		DELETE FROM events WHERE rowid IN (
+			SELECT e.rowid FROM events e
+			WHERE e.received_at < ?
+			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
+			ORDER BY e.received_at LIMIT ?)`, ceilMillis(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete events received before %v: %w", cutoff, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete events received before %v: %w", cutoff, err)
+	}
+	return int(n), nil
+}
+
+// eventSelect is what scanEvent reads, for events aliased e.
+const eventSelect = `e.id, e.org_id, e.agent_id, e.event_type, e.event_time, e.received_at, e.body`
+
+func scanEvent(row interface{ Scan(...any) error }) (*aip.Event, error) {
+	var (
+		e            aip.Event
+		at, received int64
+	)
+	if err := row.Scan(&e.ID, &e.OrgID, &e.AgentID, &e.Type, &at, &received, (*[]byte)(&e.Raw)); err != nil {
+		return nil, err
+	}
+	e.Time, e.ReceivedAt = fromMillis(at), fromMillis(received)
+	return &e, nil
+}
