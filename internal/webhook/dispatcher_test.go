@@ -199,6 +199,9 @@ func TestDispatcherTimeout(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(stop) })
+	// Cleanups run last-registered first: drop connections before Close
+	// waits for them, so a handler still blocked in a body read cannot hang it.
+	t.Cleanup(srv.CloseClientConnections)
 	ob, d, _ := setup(t, srv.URL)
 	d.Timeout = 50 * time.Millisecond
 
