@@ -51,6 +51,18 @@ func TestOperations(t *testing.T) {
 		{Method: "GET", Path: "/v2/organizations/members", Authenticated: true},
 		{Method: "POST", Path: "/v2/organizations/members", Authenticated: true},
 		{Method: "DELETE", Path: "/v2/organizations/members/{userId}", Authenticated: true},
+		{Method: "GET", Path: "/v2/rules/{ruleId}/tags", Authenticated: true},
+		{Method: "POST", Path: "/v2/rules/{ruleId}/tags", Authenticated: true},
+		{Method: "GET", Path: "/v2/rulesets", Authenticated: true},
+		{Method: "POST", Path: "/v2/rulesets", Authenticated: true},
+		{Method: "GET", Path: "/v2/rulesets/{rulesetId}", Authenticated: true},
+		{Method: "PUT", Path: "/v2/rulesets/{rulesetId}", Authenticated: true},
+		{Method: "DELETE", Path: "/v2/rulesets/{rulesetId}", Authenticated: true},
+		{Method: "GET", Path: "/v2/rulesets/{rulesetId}/rules", Authenticated: true},
+		{Method: "POST", Path: "/v2/rulesets/{rulesetId}/rules", Authenticated: true},
+		{Method: "GET", Path: "/v2/rulesets/{rulesetId}/rules/{ruleId}", Authenticated: true},
+		{Method: "PUT", Path: "/v2/rulesets/{rulesetId}/rules/{ruleId}", Authenticated: true},
+		{Method: "DELETE", Path: "/v2/rulesets/{rulesetId}/rules/{ruleId}", Authenticated: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Operations() mismatch (-want +got):\n%s", diff)

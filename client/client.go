@@ -73,6 +73,12 @@ type Client struct {
 	Invites *InvitesService
 	// AuditLogs reaches /v2/auditlogs.
 	AuditLogs *AuditLogsService
+	// Rulesets reaches /v2/rulesets.
+	Rulesets *RulesetsService
+	// Rules reaches /v2/rulesets/{rulesetId}/rules.
+	Rules *RulesService
+	// Tags reaches /v2/rules/{ruleId}/tags.
+	Tags *TagsService
 
 	httpClient *http.Client
 	// creds sits behind a pointer so that printing a Client value with fmt
@@ -182,6 +188,9 @@ func New(baseURL, userID, apiKey, orgID string, opts ...Option) (*Client, error)
 	c.Members = &MembersService{client: c}
 	c.Invites = &InvitesService{client: c}
 	c.AuditLogs = &AuditLogsService{client: c}
+	c.Rulesets = &RulesetsService{client: c}
+	c.Rules = &RulesService{client: c}
+	c.Tags = &TagsService{client: c}
 	for _, opt := range opts {
 		opt(c)
 	}

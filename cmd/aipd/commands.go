@@ -236,8 +236,8 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 			if strings.TrimSpace(orgName) == "" {
 				return nil, fmt.Errorf("--name is required")
 			}
-			o := &aip.Organization{Name: orgName}
-			if err := db.CreateOrganization(ctx, o); err != nil {
+			o, err := app.CreateOrganization(ctx, db, orgName)
+			if err != nil {
 				return nil, err
 			}
 			return []string{"ORG_ID=" + o.ID}, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/app"
 	"github.com/aipsec/aip/internal/keyring"
+	"github.com/aipsec/aip/internal/rules"
 	"github.com/aipsec/aip/internal/store/sqlite"
 )
 
@@ -137,6 +138,10 @@ func TestAdminOrgCreate(t *testing.T) {
 		o, err := db.FindOrganizationByID(context.Background(), value(t, lines, "ORG_ID"))
 		if err != nil || o.Name != "Blue Team" {
 			t.Errorf("stored organization = %+v, %v; want Blue Team", o, err)
+		}
+		sets, err := db.ListRulesets(context.Background(), o.ID, "")
+		if err != nil || len(sets) != 1 || sets[0].Name != rules.BaseRuleSetName || len(sets[0].Rules) != len(rules.BaseRules()) {
+			t.Errorf("rulesets of the new organization = %+v, %v; want the Base Rule Set with %d rules", sets, err, len(rules.BaseRules()))
 		}
 	})
 	for _, tt := range []struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/keyring"
+	"github.com/aipsec/aip/internal/rules"
 )
 
 // Bootstrap is what the first start on an empty data dir created.
@@ -19,9 +20,9 @@ type Bootstrap struct {
 // writes them to credentialsPath (mode 0600) in the TS_* variables the
 // official clients read.
 func bootstrap(ctx context.Context, store aip.Store, kr *keyring.Keyring, endpoint, credentialsPath string) (*Bootstrap, error) {
-	org := &aip.Organization{Name: "Default Organization"}
-	if err := store.CreateOrganization(ctx, org); err != nil {
-		return nil, fmt.Errorf("create organization: %w", err)
+	org, err := CreateOrganization(ctx, store, "Default Organization")
+	if err != nil {
+		return nil, err
 	}
 	u, key, err := CreateUser(ctx, store, kr, "owner@localhost", "Owner")
 	if err != nil {
@@ -36,6 +37,29 @@ func bootstrap(ctx context.Context, store aip.Store, kr *keyring.Keyring, endpoi
 		return nil, err
 	}
 	return b, nil
+}
+
+// CreateOrganization creates an organization with its Base Rule Set, which
+// every new organization gets so that detection works from the start. The
+// two are separate writes: an organization whose Base Rule Set failed is
+// reported as an error but left in place, and can be given rulesets later.
+func CreateOrganization(ctx context.Context, store aip.Store, name string) (*aip.Organization, error) {
+	org := &aip.Organization{Name: name}
+	if err := store.CreateOrganization(ctx, org); err != nil {
+		return nil, fmt.Errorf("create organization: %w", err)
+	}
+	base := rules.BaseRules()
+	list := make([]*aip.Rule, 0, len(base))
+	for _, b := range base {
+		r := rules.ToAPI(b)
+		r.OrgID = org.ID
+		list = append(list, r)
+	}
+	rs := &aip.Ruleset{OrgID: org.ID, Name: rules.BaseRuleSetName, Description: rules.BaseRuleSetDescription}
+	if err := store.CreateRulesetWithRules(ctx, rs, list); err != nil {
+		return nil, fmt.Errorf("create the base rule set of organization %s: %w", org.ID, err)
+	}
+	return org, nil
 }
 
 // CreateUser creates an enabled user with a fresh API key and returns the

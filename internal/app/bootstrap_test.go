@@ -18,6 +18,7 @@ import (
 	"github.com/aipsec/aip/client"
 	"github.com/aipsec/aip/internal/app"
 	"github.com/aipsec/aip/internal/keyring"
+	"github.com/aipsec/aip/internal/rules"
 	"github.com/aipsec/aip/internal/store/sqlite"
 )
 
@@ -88,6 +89,30 @@ func TestFirstStartBootstraps(t *testing.T) {
 		}
 		if len(members) != 1 || members[0].ID != b.UserID || members[0].Role != aip.RoleOwner {
 			t.Errorf("members = %+v, want the owner %s alone", members, b.UserID)
+		}
+	})
+	t.Run("the organization has the Base Rule Set", func(t *testing.T) {
+		c := inst.client(t, b.APIKey)
+		sets, _, err := c.Rulesets.List(context.Background(), nil)
+		if err != nil {
+			t.Fatalf("list rulesets: %v", err)
+		}
+		if len(sets) != 1 || sets[0].Name != rules.BaseRuleSetName {
+			t.Fatalf("rulesets = %+v, want the Base Rule Set alone", sets)
+		}
+		got, _, err := c.Rules.List(context.Background(), sets[0].ID)
+		if err != nil {
+			t.Fatalf("list rules: %v", err)
+		}
+		var names, want []string
+		for _, r := range got {
+			names = append(names, r.Name)
+		}
+		for _, r := range rules.BaseRules() {
+			want = append(want, r.Name)
+		}
+		if diff := cmp.Diff(want, names); diff != "" {
+			t.Errorf("rule names (-want +got):\n%s", diff)
 		}
 	})
 }

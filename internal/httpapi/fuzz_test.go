@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,6 +62,16 @@ func FuzzAPIRequest(f *testing.F) {
 	owner := h.newAccount(f, org, "owner@acme.example", aip.RoleOwner)
 	reader := h.newAccount(f, org, "reader@acme.example", aip.RoleReader)
 	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
+	rs := &aip.Ruleset{OrgID: org, Name: "Fuzz"}
+	if err := h.store.CreateRuleset(context.Background(), rs); err != nil {
+		f.Fatal(err)
+	}
+	rl := &aip.Rule{OrgID: org, RulesetID: rs.ID, Name: "r", Type: "Host", Title: "t", SeverityOfAlerts: 1,
+		AlertDescription: "d", Filter: "user = 1", Enabled: true}
+	if err := h.store.CreateRule(context.Background(), rl); err != nil {
+		f.Fatal(err)
+	}
+	rulesPath := "/v2/rulesets/" + rs.ID + "/rules"
 
 	const host = "api.example.com"
 	seeds := []struct {
@@ -92,6 +103,16 @@ func FuzzAPIRequest(f *testing.F) {
 		{"GET", "/v2/auditlogs?userID=" + owner.UserID + "&from=2025-06-01T10:00:00.123456789%2B02:00", "", "", "", true},
 		{"GET", "/v2/organizations/members?enabledOnly=maybe", "", "", "", true},
 		{"GET", "/v2//organizations/./members/..", "", "", "", true},
+		{"GET", "/v2/rulesets?agentId=" + rs.ID, "", "", "", true},
+		{"POST", "/v2/rulesets", "", "application/json", `{"name":"n","ruleIds":["` + rl.ID + `"],"id":1}`, true},
+		{"PUT", "/v2/rulesets/" + rs.ID, "", "application/json", `{"name":"Fuzz","rules":["x"]}`, true},
+		{"DELETE", "/v2/rulesets/" + rs.ID, "", "application/json", `{"server_ids":[]}`, true},
+		{"POST", rulesPath, "", "application/json", `{"name":"n","type":"file","title":"t","severityOfAlerts":"2","alertDescription":"d","enabled":true,` +
+			`"fileIntegrityPaths":[{"path":"/etc","recursive":true}],"eventsToMonitor":["all"],"aggregateFields":["rule_id"]}`, true},
+		{"PUT", rulesPath + "/" + rl.ID, "", "application/json", `{"name":"n","type":"HOST","title":"t","severityOfAlerts":1,"alertDescription":"d","enabled":true,"filter":"a in (\"x\"","id":"y"}`, true},
+		{"DELETE", rulesPath + "/" + rl.ID, "", "", "", true},
+		{"POST", "/v2/rules/" + rl.ID + "/tags", "", "application/json", `{"inclusion":[{"key":"k"}],"exclusion":null}`, true},
+		{"GET", "/v2/rules/" + rl.ID + "/tags", "", "", "", true},
 		{"BREW", selfTestPath, "", "", "", false},
 		{"GET", "/docs/..%2f..%2fetc%2fpasswd", "", "", "", false},
 		{"GET", "*", "", "", "", false},

@@ -23,6 +23,19 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("POST /v2/organizations/invites", s.auth("create", "user-invite", s.invite))
 	t.authed("GET /v2/auditlogs", s.auth("read", "read-auditlogs", s.listAuditLogs))
 
+	t.authed("GET /v2/rulesets", s.auth("read", "read-rulesets", s.listRulesets))
+	t.authed("POST /v2/rulesets", s.auth("create", "create-ruleset", s.createRuleset))
+	t.authed("GET /v2/rulesets/{rulesetId}", s.auth("read", "read-ruleset", s.getRuleset))
+	t.authed("PUT /v2/rulesets/{rulesetId}", s.auth("update", "update-ruleset", s.updateRuleset))
+	t.authed("DELETE /v2/rulesets/{rulesetId}", s.auth("delete", "delete-ruleset", s.deleteRuleset))
+	t.authed("GET /v2/rulesets/{rulesetId}/rules", s.auth("read", "read-rules", s.listRules))
+	t.authed("POST /v2/rulesets/{rulesetId}/rules", s.auth("create", "create-rule", s.createRule))
+	t.authed("GET /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("read", "read-rule", s.getRule))
+	t.authed("PUT /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("update", "update-rule", s.updateRule))
+	t.authed("DELETE /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("delete", "delete-rule", s.deleteRule))
+	t.authed("GET /v2/rules/{ruleId}/tags", s.auth("read", "read-rule-tags", s.getRuleTags))
+	t.authed("POST /v2/rules/{ruleId}/tags", s.auth("update", "update-rule-tags", s.setRuleTags))
+
 	return t
 }
 

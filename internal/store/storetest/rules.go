@@ -357,34 +357,6 @@ func testRules(t *testing.T, open func(t *testing.T) aip.Store) {
 	})
 }
 
-// fromEngine and toEngine map between the engine's rules and stored ones,
-// field for field, as the API layer does.
-func fromEngine(b rules.BaseRule) *aip.Rule {
-	r := &aip.Rule{
-		Name: b.Name, Type: string(b.Type), Title: b.Title, SeverityOfAlerts: b.Severity,
-		AlertDescription: b.AlertDescription, AggregateFields: b.AggregateFields, Filter: b.Filter,
-		Window: b.Window, Threshold: b.Threshold, Suppressions: b.Suppressions, Enabled: b.Enabled,
-		IgnoreFiles: b.IgnoreFiles, EventsToMonitor: b.EventsToMonitor,
-	}
-	for _, p := range b.FileIntegrityPaths {
-		r.FileIntegrityPaths = append(r.FileIntegrityPaths, aip.FileIntegrityPath{Path: p.Path, Recursive: p.Recursive})
-	}
-	return r
-}
-
-func toEngine(r *aip.Rule) rules.BaseRule {
-	t, _ := rules.ParseRuleType(r.Type)
-	b := rules.BaseRule{AlertDescription: r.AlertDescription, Rule: rules.Rule{
-		ID: r.ID, RulesetID: r.RulesetID, Type: t, Name: r.Name, Title: r.Title, Severity: r.SeverityOfAlerts,
-		Filter: r.Filter, Window: r.Window, Threshold: r.Threshold, AggregateFields: r.AggregateFields,
-		Suppressions: r.Suppressions, Enabled: r.Enabled, EventsToMonitor: r.EventsToMonitor, IgnoreFiles: r.IgnoreFiles,
-	}}
-	for _, p := range r.FileIntegrityPaths {
-		b.FileIntegrityPaths = append(b.FileIntegrityPaths, rules.FilePath{Path: p.Path, Recursive: p.Recursive})
-	}
-	return b
-}
-
 func testBaseRuleSet(t *testing.T, open func(t *testing.T) aip.Store) {
 	ctx := t.Context()
 	s := open(t)
@@ -392,7 +364,7 @@ func testBaseRuleSet(t *testing.T, open func(t *testing.T) aip.Store) {
 	baseRules := rules.BaseRules()
 	var in []*aip.Rule
 	for _, b := range baseRules {
-		in = append(in, fromEngine(b))
+		in = append(in, rules.ToAPI(b))
 	}
 	rs := &aip.Ruleset{OrgID: org.ID, Name: rules.BaseRuleSetName, Description: rules.BaseRuleSetDescription}
 	if err := s.CreateRulesetWithRules(ctx, rs, in); err != nil {
@@ -411,7 +383,7 @@ func testBaseRuleSet(t *testing.T, open func(t *testing.T) aip.Store) {
 		var back []rules.BaseRule
 		var engine []rules.Rule
 		for _, r := range got {
-			b := toEngine(r)
+			b := rules.FromAPI(r)
 			if b.RulesetID != rs.ID || !aip.IsUUID(b.ID) {
 				t.Errorf("rule %s: RulesetID, ID = %s, %s", b.Name, b.RulesetID, b.ID)
 			}
@@ -430,7 +402,7 @@ func testBaseRuleSet(t *testing.T, open func(t *testing.T) aip.Store) {
 		other := mustOrg(t, s, "other")
 		var again []*aip.Rule
 		for _, b := range rules.BaseRules() {
-			again = append(again, fromEngine(b))
+			again = append(again, rules.ToAPI(b))
 		}
 		again[len(again)-1].ID = in[0].ID // taken
 		rs := &aip.Ruleset{OrgID: other.ID, Name: rules.BaseRuleSetName}
