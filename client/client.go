@@ -79,6 +79,10 @@ type Client struct {
 	Rules *RulesService
 	// Tags reaches /v2/rules/{ruleId}/tags.
 	Tags *TagsService
+	// Agents reaches /v2/agents.
+	Agents *AgentsService
+	// Alerts reaches /v2/alerts.
+	Alerts *AlertsService
 
 	httpClient *http.Client
 	// creds sits behind a pointer so that printing a Client value with fmt
@@ -191,6 +195,8 @@ func New(baseURL, userID, apiKey, orgID string, opts ...Option) (*Client, error)
 	c.Rulesets = &RulesetsService{client: c}
 	c.Rules = &RulesService{client: c}
 	c.Tags = &TagsService{client: c}
+	c.Agents = &AgentsService{client: c}
+	c.Alerts = &AlertsService{client: c}
 	for _, opt := range opts {
 		opt(c)
 	}

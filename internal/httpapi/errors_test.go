@@ -54,7 +54,7 @@ func TestUnmatchedRoutes(t *testing.T) {
 		wantMsg   string
 	}{
 		{name: "answers 404 to an unknown path", method: http.MethodGet, target: "/nope", status: 404, wantMsg: "The resource was not found."},
-		{name: "answers 404 to an unknown v2 path signed", method: http.MethodGet, target: "/v2/agents", signed: true, status: 404, wantMsg: "The resource was not found."},
+		{name: "answers 404 to an unknown v2 path signed", method: http.MethodGet, target: "/v2/nope", signed: true, status: 404, wantMsg: "The resource was not found."},
 		{name: "answers 404 to the root", method: http.MethodGet, target: "/", status: 404, wantMsg: "The resource was not found."},
 		{name: "answers 404 to a trailing slash", method: http.MethodGet, target: "/v2/organizations/members/", signed: true, status: 404, wantMsg: "The resource was not found."},
 		{name: "answers 404 to an empty docs asset", method: http.MethodGet, target: "/docs/", status: 404, wantMsg: "The resource was not found."},

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/hawk"
@@ -72,6 +73,16 @@ func FuzzAPIRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	rulesPath := "/v2/rulesets/" + rs.ID + "/rules"
+	ag := &aip.Agent{ID: aip.NewUUID(), OrgID: org, CreatedAt: aip.Time{Time: h.clock.Now()}, LastReportedAt: aip.Time{Time: h.clock.Now()},
+		AgentHost: aip.AgentHost{Hostname: "h", AgentType: aip.AgentTypeMonitor}}
+	if err := h.store.CreateAgent(context.Background(), ag, []byte("sealed"), nil); err != nil {
+		f.Fatal(err)
+	}
+	al := &aip.Alert{OrgID: org, Title: "t", DataSource: aip.DataSourceAgent, CreatedAt: aip.Time{Time: h.clock.Now()},
+		Severity: 1, AgentID: ag.ID, RuleID: rl.ID, RulesetID: rs.ID, ExpiresAt: aip.Time{Time: h.clock.Now().Add(time.Hour)}}
+	if err := h.store.CreateAlert(context.Background(), al, nil); err != nil {
+		f.Fatal(err)
+	}
 
 	const host = "api.example.com"
 	seeds := []struct {
@@ -113,6 +124,16 @@ func FuzzAPIRequest(f *testing.F) {
 		{"DELETE", rulesPath + "/" + rl.ID, "", "", "", true},
 		{"POST", "/v2/rules/" + rl.ID + "/tags", "", "application/json", `{"inclusion":[{"key":"k"}],"exclusion":null}`, true},
 		{"GET", "/v2/rules/" + rl.ID + "/tags", "", "", "", true},
+		{"GET", "/v2/agents?status=online&type=monitor&from=2025-06-01&until=2025-06-03", "", "", "", true},
+		{"GET", "/v2/agents?status=asleep", "", "", "", true},
+		{"GET", "/v2/agents/" + ag.ID, "", "", "", true},
+		{"GET", "/v2/alerts?status=active&severity=1&ruleId=" + rl.ID + "&rulesetId=" + rs.ID, "", "", "", true},
+		{"GET", "/v2/alerts?status=dismissed&severity1", "", "", "", true},
+		{"GET", "/v2/alerts/" + al.ID, "", "", "", true},
+		{"GET", "/v2/alerts/" + al.ID + "/events?token=AAAA", "", "", "", true},
+		{"GET", "/v2/alerts/severity-counts?from=2025-06-01&status=dismissed", "", "", "", true},
+		{"POST", "/v2/alerts/dismiss", "", "application/json", `{"ids":["` + al.ID + `"],"dismissReason":"OTHER","dismissReasonText":"x"}`, true},
+		{"POST", "/v2/alerts/dismiss", "", "application/json", `{"from":"2025-06-01","until":"2025-06-03","severity":1,"ruleID":"a","ruleId":"a","dismissReason":"MAINTENANCE"}`, true},
 		{"BREW", selfTestPath, "", "", "", false},
 		{"GET", "/docs/..%2f..%2fetc%2fpasswd", "", "", "", false},
 		{"GET", "*", "", "", "", false},

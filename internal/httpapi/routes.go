@@ -23,6 +23,15 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("POST /v2/organizations/invites", s.auth("create", "user-invite", s.invite))
 	t.authed("GET /v2/auditlogs", s.auth("read", "read-auditlogs", s.listAuditLogs))
 
+	t.authed("GET /v2/agents", s.auth("read", "read-agents", s.listAgents))
+	t.authed("GET /v2/agents/{agentId}", s.auth("read", "read-agent", s.getAgent))
+	t.authed("GET /v2/alerts", s.auth("read", "read-alerts", s.listAlerts))
+	// The mux prefers these literal paths to /v2/alerts/{alertId}.
+	t.authed("GET /v2/alerts/severity-counts", s.auth("read", "read-alert-severity-counts", s.alertSeverityCounts))
+	t.authed("POST /v2/alerts/dismiss", s.auth("update", "dismiss-alerts", s.dismissAlerts))
+	t.authed("GET /v2/alerts/{alertId}", s.auth("read", "read-alert", s.getAlert))
+	t.authed("GET /v2/alerts/{alertId}/events", s.auth("read", "read-alert-events", s.listAlertEvents))
+
 	t.authed("GET /v2/rulesets", s.auth("read", "read-rulesets", s.listRulesets))
 	t.authed("POST /v2/rulesets", s.auth("create", "create-ruleset", s.createRuleset))
 	t.authed("GET /v2/rulesets/{rulesetId}", s.auth("read", "read-ruleset", s.getRuleset))

@@ -59,6 +59,9 @@ type Config struct {
 	Now func() time.Time
 	// Skew is the accepted Hawk timestamp skew; 60 s when zero.
 	Skew time.Duration
+	// AgentOfflineAfter is the silence after which an agent counts as
+	// offline; 5 minutes when zero.
+	AgentOfflineAfter time.Duration
 }
 
 // Server serves the API. Create it with New and stop it with Close, which
@@ -102,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Skew <= 0 {
 		cfg.Skew = 60 * time.Second
 	}
+	if cfg.AgentOfflineAfter <= 0 {
+		cfg.AgentOfflineAfter = 5 * time.Minute
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +133,10 @@ func New(cfg Config) (*Server, error) {
 	s.routes = s.newRouteTable()
 	return s, nil
 }
+
+// onlineSince is the status cutoff: agents that reported at or after it
+// are online.
+func (s *Server) onlineSince() time.Time { return s.now().Add(-s.cfg.AgentOfflineAfter) }
 
 // Close waits for pending invite mails and flushes the audit log. Call it
 // after the HTTP server has stopped accepting requests.

@@ -178,7 +178,7 @@ func TestCheck(t *testing.T) {
 			wantErr: "status is not supported",
 		},
 		{
-			name: "rejects a path not in the spec", method: "GET", target: "/v2/agents?status=online",
+			name: "rejects a path not in the spec", method: "GET", target: "/v2/nope?status=online",
 			status: 200, header: headers(jsonCT), body: `{"agents":[],"token":null}`,
 			wantErr: "the path is not in the spec",
 		},
