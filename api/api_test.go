@@ -39,6 +39,9 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("Operations: %v", err)
 	}
 	want := []Operation{
+		{Method: "POST", Path: "/agent/v1/enroll"},
+		{Method: "POST", Path: "/agent/v1/events", Authenticated: true},
+		{Method: "POST", Path: "/agent/v1/heartbeat", Authenticated: true},
 		{Method: "GET", Path: "/docs"},
 		{Method: "GET", Path: "/docs/{asset}"},
 		{Method: "GET", Path: "/healthz"},

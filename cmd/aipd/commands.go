@@ -159,6 +159,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.DurationVar(&cfg.IPLockout, "ip-lockout", env.duration("ip-lockout", "AIP_IP_LOCKOUT", 15*time.Minute), "lockout of an IP over its limit (env AIP_IP_LOCKOUT)")
 	f.StringVar(&trustedProxies, "trusted-proxies", envOr("AIP_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed, comma separated (env AIP_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("AIP_PUBLIC_URL", ""), "URL clients call, fixing the Hawk host and port (env AIP_PUBLIC_URL)")
+	f.DurationVar(&cfg.AgentOfflineAfter, "agent-offline-after", env.duration("agent-offline-after", "AIP_AGENT_OFFLINE_AFTER", 5*time.Minute), "silence after which an agent counts as offline (env AIP_AGENT_OFFLINE_AFTER)")
 	f.StringVar(&cfg.SMTP.Host, "smtp-host", envOr("AIP_SMTP_HOST", ""), "SMTP server for invites; unset: invite links are logged (env AIP_SMTP_HOST)")
 	f.IntVar(&cfg.SMTP.Port, "smtp-port", env.int("smtp-port", "AIP_SMTP_PORT", 587), "SMTP port (env AIP_SMTP_PORT)")
 	f.StringVar(&cfg.SMTP.Username, "smtp-username", envOr("AIP_SMTP_USERNAME", ""), "SMTP user (env AIP_SMTP_USERNAME)")
@@ -313,7 +314,21 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 	key := groupCommand("key", "API keys")
 	key.AddCommand(keyRotate)
 
-	admin.AddCommand(org, user, member, key)
+	var dkOrg string
+	deployKeyCreate := &cobra.Command{Use: "create", Short: "Create a deploy key with which agents enroll into an organization", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+			key, err := app.CreateDeployKey(ctx, db, dkOrg)
+			if err != nil {
+				return nil, err
+			}
+			return []string{"DEPLOY_KEY=" + key}, nil
+		})}
+	deployKeyCreate.Flags().StringVar(&dkOrg, "org", "", "organization id")
+	mustRequire(deployKeyCreate, "org")
+	deployKey := groupCommand("deploykey", "Agent deploy keys (only their SHA-256 is stored)")
+	deployKey.AddCommand(deployKeyCreate)
+
+	admin.AddCommand(org, user, member, key, deployKey)
 	return admin
 }
 

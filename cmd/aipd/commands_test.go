@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -324,6 +325,7 @@ func TestServeChecksEnvironment(t *testing.T) {
 		{"rejects a rate limit that is no integer", "AIP_ORG_RATE_LIMIT", "lots", nil, "AIP_ORG_RATE_LIMIT"},
 		{"rejects a lockout that is no duration", "AIP_IP_LOCKOUT", "15", nil, "AIP_IP_LOCKOUT"},
 		{"rejects a shutdown timeout that is no duration", "AIP_SHUTDOWN_TIMEOUT", "soon", nil, "AIP_SHUTDOWN_TIMEOUT"},
+		{"rejects an agent silence that is no duration", "AIP_AGENT_OFFLINE_AFTER", "5", nil, "AIP_AGENT_OFFLINE_AFTER"},
 		// The flag overrides the bad variable: the next check, the log
 		// level, is the one that fails.
 		{"ignores a bad variable whose flag is set", "AIP_ORG_RATE_LIMIT", "lots", []string{"--org-rate-limit", "5"}, "--log-level"},
@@ -400,4 +402,34 @@ func TestParsePrefixes(t *testing.T) {
 	if ps, _ := parsePrefixes("::ffff:10.0.0.0/104"); len(ps) != 1 || !ps[0].Contains(netip.MustParseAddr("10.1.2.3")) {
 		t.Errorf("the unmapped prefix %v does not contain 10.1.2.3", ps)
 	}
+}
+
+func TestAdminDeployKeyCreate(t *testing.T) {
+	dir, b := dataDir(t)
+	t.Run("prints a key whose hash is stored for the organization", func(t *testing.T) {
+		lines := mustAipd(t, "admin", "--data", dir, "deploykey", "create", "--org", b.OrgID)
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "DEPLOY_KEY=") {
+			t.Fatalf("output %q, want one DEPLOY_KEY= line", lines)
+		}
+		key := value(t, lines, "DEPLOY_KEY")
+		db, _ := openStore(t, dir)
+		sum := sha256.Sum256([]byte(key))
+		dk, err := db.FindDeployKey(context.Background(), sum[:])
+		if err != nil {
+			t.Fatalf("find deploy key: %v", err)
+		}
+		if dk.OrgID != b.OrgID {
+			t.Errorf("deploy key of organization %s, want %s", dk.OrgID, b.OrgID)
+		}
+	})
+	t.Run("rejects an unknown organization", func(t *testing.T) {
+		if lines, err := aipd(t, "admin", "--data", dir, "deploykey", "create", "--org", aip.NewID24()); err == nil || len(lines) != 0 {
+			t.Errorf("output %q, error %v; want an error and no output", lines, err)
+		}
+	})
+	t.Run("rejects a missing organization", func(t *testing.T) {
+		if _, err := aipd(t, "admin", "--data", dir, "deploykey", "create"); err == nil {
+			t.Error("succeeded without --org")
+		}
+	})
 }

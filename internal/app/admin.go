@@ -2,11 +2,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/keyring"
 	"github.com/aipsec/aip/internal/store/sqlite"
 )
@@ -34,4 +38,20 @@ func OpenDataDir(ctx context.Context, cfg Config) (*sqlite.DB, *keyring.Keyring,
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
 	return db, kr, nil
+}
+
+// CreateDeployKey creates a deploy key for orgID and returns it in clear,
+// the only time it is ever shown: the store keeps its SHA-256 alone, which
+// is enough to recognize it at enrollment since the key is 256 random bits.
+func CreateDeployKey(ctx context.Context, store aip.Store, orgID string) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate deploy key: %w", err)
+	}
+	key := "aipdk_" + base64.RawURLEncoding.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(key))
+	if err := store.CreateDeployKey(ctx, &aip.DeployKey{OrgID: orgID, KeyHash: sum[:]}); err != nil {
+		return "", fmt.Errorf("create deploy key for organization %q: %w", orgID, err)
+	}
+	return key, nil
 }

@@ -49,6 +49,9 @@ type Config struct {
 	IPLockout      time.Duration
 	TrustedProxies []netip.Prefix
 	PublicURL      string
+	// AgentOfflineAfter is the silence after which an agent counts as
+	// offline (5 minutes when zero).
+	AgentOfflineAfter time.Duration
 
 	SMTP mail.Config
 
@@ -253,19 +256,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	m.api, err = httpapi.New(httpapi.Config{
-		Store:          m.store,
-		Keyring:        kr,
-		Nonces:         hawk.NewMemoryNonceStore(hawk.DefaultMaxNonceEntries),
-		Limiter:        ratelimit.NewMemory(nil),
-		Locks:          ratelimit.NewMemoryLockStore(nil),
-		OrgLimit:       ratelimit.PerMinute(orDefault(cfg.OrgRateLimit, 200)),
-		IPLimit:        ratelimit.PerMinute(orDefault(cfg.IPRateLimit, 1000)),
-		IPLockout:      cfg.IPLockout,
-		TrustedProxies: cfg.TrustedProxies,
-		PublicURL:      publicURL,
-		Mailer:         mailer,
-		Metrics:        metrics,
-		Logger:         m.Logger,
+		Store:             m.store,
+		Keyring:           kr,
+		Nonces:            hawk.NewMemoryNonceStore(hawk.DefaultMaxNonceEntries),
+		Limiter:           ratelimit.NewMemory(nil),
+		Locks:             ratelimit.NewMemoryLockStore(nil),
+		OrgLimit:          ratelimit.PerMinute(orDefault(cfg.OrgRateLimit, 200)),
+		IPLimit:           ratelimit.PerMinute(orDefault(cfg.IPRateLimit, 1000)),
+		IPLockout:         cfg.IPLockout,
+		TrustedProxies:    cfg.TrustedProxies,
+		PublicURL:         publicURL,
+		Mailer:            mailer,
+		Metrics:           metrics,
+		AgentOfflineAfter: cfg.AgentOfflineAfter,
+		Logger:            m.Logger,
 	})
 	if err != nil {
 		return err

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io/fs"
@@ -338,6 +340,42 @@ func TestOpenDataDir(t *testing.T) {
 		_, _, err := app.OpenDataDir(ctx, app.Config{DataDir: inst.Config.DataDir, MasterKeyFile: filepath.Join(t.TempDir(), "none.key")})
 		if err == nil || !strings.Contains(err.Error(), "is missing") {
 			t.Fatalf("OpenDataDir error = %v, want a missing master key", err)
+		}
+	})
+}
+
+func TestCreateDeployKey(t *testing.T) {
+	ctx := context.Background()
+	inst := start(t, app.Config{})
+	db, _, err := app.OpenDataDir(ctx, inst.Config)
+	if err != nil {
+		t.Fatalf("OpenDataDir: %v", err)
+	}
+	defer db.Close()
+	t.Run("stores only the hash of a fresh key", func(t *testing.T) {
+		k1, err := app.CreateDeployKey(ctx, db, inst.Bootstrap.OrgID)
+		if err != nil {
+			t.Fatalf("CreateDeployKey: %v", err)
+		}
+		k2, err := app.CreateDeployKey(ctx, db, inst.Bootstrap.OrgID)
+		if err != nil {
+			t.Fatalf("CreateDeployKey: %v", err)
+		}
+		if k1 == k2 {
+			t.Fatal("two deploy keys are equal")
+		}
+		sum := sha256.Sum256([]byte(k1))
+		dk, err := db.FindDeployKey(ctx, sum[:])
+		if err != nil {
+			t.Fatalf("FindDeployKey: %v", err)
+		}
+		if dk.OrgID != inst.Bootstrap.OrgID || !bytes.Equal(dk.KeyHash, sum[:]) {
+			t.Errorf("stored deploy key %+v, want organization %s and the key's SHA-256", dk, inst.Bootstrap.OrgID)
+		}
+	})
+	t.Run("rejects an unknown organization", func(t *testing.T) {
+		if _, err := app.CreateDeployKey(ctx, db, aip.NewID24()); aip.ErrorCode(err) != aip.ENOTFOUND {
+			t.Errorf("error %v, want ENOTFOUND", err)
 		}
 	})
 }

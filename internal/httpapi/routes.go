@@ -15,6 +15,12 @@ func (s *Server) newRouteTable() *routeTable {
 	t.public("GET /docs/{asset}", s.docsAsset)
 	t.public("POST /v2/organizations/invites/accept", s.acceptInvite)
 
+	// The agent ingest API: enrollment is authenticated by the deploy key
+	// in the body, the rest by the agent's own Hawk credentials.
+	t.public("POST /agent/v1/enroll", s.enrollAgent)
+	t.authed("POST /agent/v1/heartbeat", s.agentAuth(s.agentHeartbeat))
+	t.authed("POST /agent/v1/events", s.agentAuth(s.ingestEvents))
+
 	t.authed("GET /help/hawk/self-test", s.auth("read", "read-hawk-self-test", s.selfTest))
 	t.authed("GET /v2/organizations/members", s.auth("read", "read-members", s.listMembers))
 	t.authed("POST /v2/organizations/members", s.auth("create", "create-member", s.addMember))
@@ -33,19 +39,31 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("GET /v2/alerts/{alertId}/events", s.auth("read", "read-alert-events", s.listAlertEvents))
 
 	t.authed("GET /v2/rulesets", s.auth("read", "read-rulesets", s.listRulesets))
-	t.authed("POST /v2/rulesets", s.auth("create", "create-ruleset", s.createRuleset))
+	t.authed("POST /v2/rulesets", s.auth("create", "create-ruleset", s.rulesChanged(s.createRuleset)))
 	t.authed("GET /v2/rulesets/{rulesetId}", s.auth("read", "read-ruleset", s.getRuleset))
-	t.authed("PUT /v2/rulesets/{rulesetId}", s.auth("update", "update-ruleset", s.updateRuleset))
-	t.authed("DELETE /v2/rulesets/{rulesetId}", s.auth("delete", "delete-ruleset", s.deleteRuleset))
+	t.authed("PUT /v2/rulesets/{rulesetId}", s.auth("update", "update-ruleset", s.rulesChanged(s.updateRuleset)))
+	t.authed("DELETE /v2/rulesets/{rulesetId}", s.auth("delete", "delete-ruleset", s.rulesChanged(s.deleteRuleset)))
 	t.authed("GET /v2/rulesets/{rulesetId}/rules", s.auth("read", "read-rules", s.listRules))
-	t.authed("POST /v2/rulesets/{rulesetId}/rules", s.auth("create", "create-rule", s.createRule))
+	t.authed("POST /v2/rulesets/{rulesetId}/rules", s.auth("create", "create-rule", s.rulesChanged(s.createRule)))
 	t.authed("GET /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("read", "read-rule", s.getRule))
-	t.authed("PUT /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("update", "update-rule", s.updateRule))
-	t.authed("DELETE /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("delete", "delete-rule", s.deleteRule))
+	t.authed("PUT /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("update", "update-rule", s.rulesChanged(s.updateRule)))
+	t.authed("DELETE /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("delete", "delete-rule", s.rulesChanged(s.deleteRule)))
 	t.authed("GET /v2/rules/{ruleId}/tags", s.auth("read", "read-rule-tags", s.getRuleTags))
 	t.authed("POST /v2/rules/{ruleId}/tags", s.auth("update", "update-rule-tags", s.setRuleTags))
 
 	return t
+}
+
+// rulesChanged wraps a handler that changes rules or rulesets: once it
+// succeeded, the organization's cached rule engine is dropped so that the
+// next event batch sees the change.
+func (s *Server) rulesChanged(h authedHandler) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, p *principal) {
+		h(w, r, p)
+		if bw, ok := w.(*bufferedWriter); !ok || bw.status < 300 {
+			s.pipeline.invalidate(p.OrgID)
+		}
+	}
 }
 
 // Route is one registered route, exported to tests that compare the table

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -62,6 +63,14 @@ type Config struct {
 	// AgentOfflineAfter is the silence after which an agent counts as
 	// offline; 5 minutes when zero.
 	AgentOfflineAfter time.Duration
+	// AgentMaxBodyBytes caps the bodies of agent requests, larger than
+	// user requests since event batches go there (413 beyond); 16 MiB when
+	// zero.
+	AgentMaxBodyBytes int64
+	// MaxConcurrentIngests bounds the event batches processed at once;
+	// beyond it POST /agent/v1/events answers 503 with Retry-After. Twice
+	// GOMAXPROCS when zero.
+	MaxConcurrentIngests int
 }
 
 // Server serves the API. Create it with New and stop it with Close, which
@@ -76,6 +85,12 @@ type Server struct {
 	audit   *auditWriter
 	lockout *ratelimit.Lockout
 	metrics *Metrics
+
+	// agentHawk authenticates agents: same nonce store, agent credentials.
+	agentHawk *hawk.Server
+	// ingestSlots is the semaphore of concurrent event batches.
+	ingestSlots chan struct{}
+	pipeline    *pipeline
 
 	// touched throttles lastAuthenticatedAt writes to one a minute per user.
 	touched sync.Map // user id → time.Time
@@ -108,6 +123,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AgentOfflineAfter <= 0 {
 		cfg.AgentOfflineAfter = 5 * time.Minute
 	}
+	if cfg.AgentMaxBodyBytes <= 0 {
+		cfg.AgentMaxBodyBytes = 16 << 20
+	}
+	if cfg.MaxConcurrentIngests <= 0 {
+		cfg.MaxConcurrentIngests = 2 * runtime.GOMAXPROCS(0)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -129,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 		lockout: &ratelimit.Lockout{Limiter: cfg.Limiter, Locks: cfg.Locks, Duration: cfg.IPLockout, Now: cfg.Now},
 	}
 	s.hawk = &hawk.Server{Credentials: s.lookupCredentials, Nonces: cfg.Nonces, Skew: cfg.Skew, Now: cfg.Now}
+	s.agentHawk = &hawk.Server{Credentials: s.lookupAgentCredentials, Nonces: cfg.Nonces, Skew: cfg.Skew, Now: cfg.Now}
+	s.ingestSlots = make(chan struct{}, cfg.MaxConcurrentIngests)
+	s.pipeline = newPipeline(cfg.Store, cfg.Logger)
 	s.audit = newAuditWriter(cfg.Store, cfg.Logger)
 	s.routes = s.newRouteTable()
 	return s, nil
