@@ -61,6 +61,7 @@ type Store interface {
 	RuleStore
 	EventStore
 	AlertStore
+	WebhookStore
 	// Close releases the database.
 	Close() error
 }

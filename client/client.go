@@ -83,6 +83,8 @@ type Client struct {
 	Agents *AgentsService
 	// Alerts reaches /v2/alerts.
 	Alerts *AlertsService
+	// Webhooks reaches /v2/integrations/webhooks.
+	Webhooks *WebhooksService
 
 	httpClient *http.Client
 	// creds sits behind a pointer so that printing a Client value with fmt
@@ -197,6 +199,7 @@ func New(baseURL, userID, apiKey, orgID string, opts ...Option) (*Client, error)
 	c.Tags = &TagsService{client: c}
 	c.Agents = &AgentsService{client: c}
 	c.Alerts = &AlertsService{client: c}
+	c.Webhooks = &WebhooksService{client: c}
 	for _, opt := range opts {
 		opt(c)
 	}

@@ -49,6 +49,19 @@ func (e envErrors) int(flag, name string, def int) int {
 	return n
 }
 
+func (e envErrors) bool(flag, name string, def bool) bool {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e[flag] = fmt.Errorf("environment variable %s=%q is not a boolean such as 1 or 0", name, v)
+		return def
+	}
+	return b
+}
+
 func (e envErrors) duration(flag, name string, def time.Duration) time.Duration {
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
@@ -113,6 +126,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		cfg            app.Config
 		trustedProxies string
 		logLevel       string
+		demoFleet      bool
 		env            = envErrors{}
 	)
 	cmd := &cobra.Command{
@@ -140,7 +154,30 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(stdout, "aipd: serving the API on http://%s (data in %s)\n", m.Addr(), cfg.DataDir)
+			// The demo stops before Close, so that its requests are not cut
+			// by the shutdown.
+			demoCtx, stopDemo := context.WithCancel(cmd.Context())
+			demoDone := make(chan struct{})
+			if demoFleet {
+				orgID, err := m.DemoOrgID(cmd.Context())
+				if err != nil {
+					stopDemo()
+					return errors.Join(err, m.Close())
+				}
+				go func() {
+					defer close(demoDone)
+					if err := m.RunDemo(demoCtx, orgID); err != nil {
+						logger.Error("demo stopped", slog.Any("error", err))
+					}
+				}()
+				fmt.Fprintf(stdout, "aipd: demo: %d simulated agents are sending events to organization %s; alerts appear within seconds: "+
+					"go run ./cmd/aip raw '/v2/alerts?status=active'\n", app.DemoAgents, orgID)
+			} else {
+				close(demoDone)
+			}
 			waitErr := m.Wait(cmd.Context())
+			stopDemo()
+			<-demoDone
 			if waitErr != nil {
 				logger.Error("aipd listener failed, shutting down", slog.Any("error", waitErr))
 			} else {
@@ -168,6 +205,8 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&cfg.SMTP.From, "smtp-from", envOr("AIP_SMTP_FROM", ""), "sender address of invite mails (env AIP_SMTP_FROM)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("shutdown-timeout", "AIP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (env AIP_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&logLevel, "log-level", envOr("AIP_LOG_LEVEL", "info"), "debug, info, warn or error (env AIP_LOG_LEVEL)")
+	f.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", env.bool("webhook-allow-private", "AIP_WEBHOOK_ALLOW_PRIVATE", false), "let alert webhooks reach loopback, private and link-local addresses (env AIP_WEBHOOK_ALLOW_PRIVATE)")
+	f.BoolVar(&demoFleet, "demo", env.bool("demo", "AIP_DEMO", false), fmt.Sprintf("run %d simulated agents that send events through the ingest API, so alerts appear within seconds (env AIP_DEMO=1)", app.DemoAgents))
 	return cmd
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/aipsec/aip/internal/mail"
 	"github.com/aipsec/aip/internal/ratelimit"
 	"github.com/aipsec/aip/internal/store/sqlite"
+	"github.com/aipsec/aip/internal/webhook"
 )
 
 // Config is aipd's configuration, filled from flags and environment.
@@ -75,6 +76,15 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes (64 KiB) caps request line plus headers (431 beyond).
 	MaxHeaderBytes int
+
+	// WebhookAllowPrivate lets alert webhook deliveries reach loopback,
+	// private and link-local addresses. Webhook URLs are tenant input, so
+	// leave it false unless every tenant is trusted (tests, a single-team
+	// install delivering to a receiver on its own network).
+	WebhookAllowPrivate bool
+	// WebhookPollInterval is how often the webhook dispatcher looks for due
+	// deliveries (1 s when zero).
+	WebhookPollInterval time.Duration
 }
 
 // Defaults of the Config fields left zero.
@@ -150,6 +160,11 @@ type Main struct {
 	metricsLn  net.Listener
 	serveErr   chan error
 	Bootstrap  *Bootstrap // set when this start bootstrapped the data dir
+
+	// stopWebhooks cancels the webhook dispatcher; webhooksDone closes
+	// once it has recorded its in-flight deliveries.
+	stopWebhooks context.CancelFunc
+	webhooksDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -285,6 +300,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.metricsSrv = cfg.httpServer(mux, m.Logger)
 		go func() { m.serveErr <- m.metricsSrv.Serve(m.metricsLn) }()
 	}
+	m.startWebhooks(kr)
 	if b := m.Bootstrap; b != nil {
 		fmt.Fprintf(m.Stdout, "aipd: first start: created organization %s and owner user %s.\n", b.OrgID, b.UserID)
 		fmt.Fprintf(m.Stdout, "aipd: credentials written to %s (keep it secret).\n", cfg.CredentialsPath())
@@ -415,6 +431,11 @@ func (m *Main) close() error {
 	if err := <-metricsDone; err != nil {
 		errs = append(errs, err)
 	}
+	// After the API stopped, so that no alert of an in-flight request is
+	// left for the next start; before the store closes, since the
+	// dispatcher records the attempts it aborts.
+	m.stopWebhooks()
+	<-m.webhooksDone
 	// The audit log gets its own budget: a slow drain must not cost records.
 	flushCtx, flushCancel := context.WithTimeout(context.Background(), timeout)
 	defer flushCancel()
@@ -431,6 +452,27 @@ func (m *Main) close() error {
 		m.Logger.Info("aipd stopped")
 	}
 	return err
+}
+
+// startWebhooks runs the alert webhook dispatcher over the store's
+// durable outbox until Close.
+func (m *Main) startWebhooks(kr *keyring.Keyring) {
+	d := &webhook.Dispatcher{
+		Outbox:       &httpapi.Outbox{Store: m.store, Keyring: kr, Lease: 2 * webhook.DefaultTimeout, Logger: m.Logger},
+		AllowPrivate: m.Config.WebhookAllowPrivate,
+		Logger:       m.Logger,
+		PollInterval: m.Config.WebhookPollInterval,
+		Timeout:      webhook.DefaultTimeout,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopWebhooks = cancel
+	m.webhooksDone = make(chan struct{})
+	go func() {
+		defer close(m.webhooksDone)
+		if err := d.Run(ctx); err != nil {
+			m.Logger.Error("webhook dispatcher stopped", slog.Any("error", err))
+		}
+	}()
 }
 
 func orDefault(v, def int) int {

@@ -51,6 +51,10 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("GET /v2/rules/{ruleId}/tags", s.auth("read", "read-rule-tags", s.getRuleTags))
 	t.authed("POST /v2/rules/{ruleId}/tags", s.auth("update", "update-rule-tags", s.setRuleTags))
 
+	t.authed("GET /v2/integrations/webhooks", s.auth("read", "read-webhooks", s.listWebhooks))
+	t.authed("POST /v2/integrations/webhooks", s.auth("create", "create-webhook", s.createWebhook))
+	t.authed("DELETE /v2/integrations/webhooks/{webhookId}", s.auth("delete", "delete-webhook", s.deleteWebhook))
+
 	return t
 }
 

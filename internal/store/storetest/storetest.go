@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("audit paging", func(t *testing.T) { testAuditPaging(t, open) })
 	t.Run("audit isolation", func(t *testing.T) { testAuditIsolation(t, open) })
 	runDetection(t, open)
+	runWebhooks(t, open)
 }
 
 // base is a fixed instant with sub-millisecond digits, to check that stores

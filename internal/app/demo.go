@@ -1,0 +1,325 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/hawk"
+	"github.com/aipsec/aip/internal/demo"
+)
+
+// DemoAgents is the number of simulated agents `aipd serve --demo` runs.
+const DemoAgents = 3
+
+// Demo timing. Events go out once a second per host, which keeps all the
+// agents (they share 127.0.0.1) far below the per-IP rate limit, and a
+// heartbeat every 30 s keeps them online.
+const (
+	demoTick          = time.Second
+	demoHeartbeat     = 30 * time.Second
+	demoRequestLimit  = 10 * time.Second
+	demoMaxPending    = 10_000 // events held per host while the server refuses them
+	demoResponseLimit = 1 << 20
+)
+
+// DemoPath is where the demo remembers which organization it runs in, so
+// that restarts keep adding to the same organization.
+func (c Config) DemoPath() string { return filepath.Join(c.DataDir, "demo.env") }
+
+// DemoOrgID returns the organization the demo runs in: the one recorded in
+// demo.env, else the one this start bootstrapped, else the one of
+// credentials.env; the choice is then recorded in demo.env. Call it after
+// Open.
+func (m *Main) DemoOrgID(ctx context.Context) (string, error) {
+	if m.store == nil {
+		return "", errors.New("demo: the server is not open")
+	}
+	orgID, err := readEnvValue(m.Config.DemoPath(), "ORG_ID")
+	if err != nil {
+		return "", err
+	}
+	if orgID == "" && m.Bootstrap != nil {
+		orgID = m.Bootstrap.OrgID
+	}
+	if orgID == "" {
+		if orgID, err = readEnvValue(m.Config.CredentialsPath(), "TS_ORGANIZATION_ID"); err != nil {
+			return "", err
+		}
+	}
+	if orgID == "" {
+		return "", fmt.Errorf("demo: no organization to run in: neither %s nor %s names one; "+
+			"write ORG_ID=<organization id> to %s", m.Config.DemoPath(), m.Config.CredentialsPath(), m.Config.DemoPath())
+	}
+	if _, err := m.store.FindOrganizationByID(ctx, orgID); err != nil {
+		return "", fmt.Errorf("demo: organization %s: %w", orgID, err)
+	}
+	if err := writeSecretFile(m.Config.DemoPath(), "ORG_ID="+orgID+"\n"); err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	return orgID, nil
+}
+
+// readEnvValue returns the value of key in a KEY=value file, "" when the
+// file or the key is missing.
+func readEnvValue(path, key string) (string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && k == key {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return "", nil
+}
+
+// RunDemo runs the demo of an open Main in orgID until ctx ends: it
+// connects to the API listener and signs for the public URL when one is
+// configured, as the server checks Hawk against it.
+func (m *Main) RunDemo(ctx context.Context, orgID string) error {
+	if m.listener == nil {
+		return errors.New("demo: the server is not open")
+	}
+	connect, err := url.Parse(advertisedEndpoint(m.listener.Addr()))
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	sign := connect
+	if m.Config.PublicURL != "" {
+		if sign, err = url.Parse(m.Config.PublicURL); err != nil {
+			return fmt.Errorf("demo: public URL: %w", err)
+		}
+	}
+	return runDemo(ctx, connect, sign, m.store, orgID, m.Logger)
+}
+
+// RunDemo simulates a fleet of DemoAgents hosts in orgID through the real
+// agent API at baseURL: it creates a deploy key, enrolls every host, then
+// posts each host's events once a second and its heartbeat every 30 s,
+// Hawk-signed with the agent's credentials, until ctx ends (it then
+// returns nil). Events the server refuses are kept and sent again, which
+// their _id makes safe. It fails only when the fleet cannot enroll.
+func RunDemo(ctx context.Context, baseURL string, store aip.Store, orgID string, logger *slog.Logger) error {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("demo: invalid base URL %q", baseURL)
+	}
+	return runDemo(ctx, u, u, store, orgID, logger)
+}
+
+// demoAgent is one enrolled simulated host.
+type demoAgent struct {
+	host     demo.Host
+	creds    hawk.Credentials
+	pending  [][]byte
+	lastBeat time.Time
+}
+
+// demoClient sends agent requests to connect, signed for sign's host and
+// port.
+type demoClient struct {
+	http           *http.Client
+	connect        *url.URL
+	host, port     string
+	logger         *slog.Logger
+	warnedOverflow bool
+}
+
+func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID string, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	port := sign.Port()
+	if port == "" {
+		port = "80"
+		if sign.Scheme == "https" {
+			port = "443"
+		}
+	}
+	c := &demoClient{
+		http:    &http.Client{Timeout: demoRequestLimit},
+		connect: connect, host: strings.ToLower(sign.Hostname()), port: port, logger: logger,
+	}
+	defer c.http.CloseIdleConnections()
+
+	deployKey, err := CreateDeployKey(ctx, store, orgID)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	// A fresh seed per run: event ids derive from the seed, and a restart
+	// replaying the ids of the last run would be taken for duplicates.
+	fleet := demo.NewFleet(rand.Int64(), DemoAgents)
+	var agents []*demoAgent
+	for _, h := range fleet.Hosts() {
+		a, err := c.enroll(ctx, deployKey, h)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("demo: enroll %s: %w", h.Hostname, err)
+		}
+		agents = append(agents, a)
+	}
+	logger.Info("demo fleet enrolled", slog.String("org_id", orgID), slog.Int("agents", len(agents)))
+
+	prev := time.Now()
+	t := time.NewTicker(demoTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		now := time.Now()
+		byHost := fleet.Tick(prev, now)
+		prev = now
+		for i, a := range agents {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if now.Sub(a.lastBeat) >= demoHeartbeat {
+				if err := c.heartbeat(ctx, a); err != nil {
+					logger.Warn("demo heartbeat failed", slog.String("hostname", a.host.Hostname), slog.Any("error", err))
+				} else {
+					a.lastBeat = now
+				}
+			}
+			a.pending = append(a.pending, byHost[i]...)
+			if len(a.pending) > demoMaxPending {
+				a.pending = a.pending[len(a.pending)-demoMaxPending:]
+				if !c.warnedOverflow {
+					c.warnedOverflow = true
+					logger.Warn("demo events dropped: the server keeps refusing them", slog.String("hostname", a.host.Hostname))
+				}
+			}
+			if len(a.pending) == 0 {
+				continue
+			}
+			if err := c.sendEvents(ctx, a); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				logger.Warn("demo events not accepted; retrying next second", slog.String("hostname", a.host.Hostname),
+					slog.Int("events", len(a.pending)), slog.Any("error", err))
+				continue
+			}
+			a.pending = a.pending[:0]
+		}
+	}
+}
+
+// enroll enrolls h with the deploy key; enrollment counts as the first
+// report, so the first heartbeat is due a period later.
+func (c *demoClient) enroll(ctx context.Context, deployKey string, h demo.Host) (*demoAgent, error) {
+	body, err := json.Marshal(struct {
+		DeployKey string `json:"deployKey"`
+		aip.AgentHost
+	}{deployKey, h.AgentHost()})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.connect.JoinPath("/agent/v1/enroll").String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, demoResponseLimit))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("server answered %s: %s", resp.Status, bytes.TrimSpace(got))
+	}
+	var out struct {
+		AgentID  string `json:"agentId"`
+		AgentKey string `json:"agentKey"`
+	}
+	if err := json.Unmarshal(got, &out); err != nil || out.AgentID == "" || out.AgentKey == "" {
+		return nil, fmt.Errorf("unexpected enrollment answer %q", got)
+	}
+	return &demoAgent{host: h, creds: hawk.Credentials{ID: out.AgentID, Key: []byte(out.AgentKey)}, lastBeat: time.Now()}, nil
+}
+
+// heartbeat reports a's host information.
+func (c *demoClient) heartbeat(ctx context.Context, a *demoAgent) error {
+	body, err := json.Marshal(a.host.AgentHost())
+	if err != nil {
+		return err
+	}
+	return c.post(ctx, a, "/agent/v1/heartbeat", body, http.StatusOK)
+}
+
+// sendEvents posts a's pending events as one JSON array.
+func (c *demoClient) sendEvents(ctx context.Context, a *demoAgent) error {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, ev := range a.pending {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(ev)
+	}
+	buf.WriteByte(']')
+	return c.post(ctx, a, "/agent/v1/events", buf.Bytes(), http.StatusAccepted)
+}
+
+// post sends a Hawk-signed JSON body to path and checks the status and
+// the server's signature of the answer.
+func (c *demoClient) post(ctx context.Context, a *demoAgent, path string, body []byte, want int) error {
+	const contentType = "application/json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.connect.JoinPath(path).String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	art := &hawk.Artifacts{
+		Method: http.MethodPost, Resource: path, Host: c.host, Port: c.port,
+		Hash: hawk.PayloadHash(contentType, body),
+	}
+	req.Header.Set("Authorization", a.creds.RequestHeader(art))
+	req.Header.Set("Content-Type", contentType)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, demoResponseLimit))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(got))
+	}
+	if err := hawk.VerifyResponse(a.creds.Key, art, resp.Header.Get("Server-Authorization"), resp.Header.Get("Content-Type"), got); err != nil {
+		return fmt.Errorf("%s: response not authentic: %w", path, err)
+	}
+	return nil
+}

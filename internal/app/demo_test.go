@@ -1,0 +1,127 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aipsec/aip/client"
+	"github.com/aipsec/aip/internal/app"
+)
+
+// demoBound is how long the demo test waits for the fleet's alerts before
+// declaring the pipeline broken; a liveness limit, not a speed claim.
+const demoBound = 30 * time.Second
+
+func TestRunDemoRaisesAlerts(t *testing.T) {
+	inst := start(t, app.Config{})
+	c := inst.client(t, inst.Bootstrap.APIKey)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- app.RunDemo(ctx, "http://"+inst.Addr(), inst.Store(), inst.Bootstrap.OrgID, inst.Logger)
+	}()
+
+	// Title prefixes of the Base Rule Set's login failure and sudo rules,
+	// which the first replay's scenarios on the bastion raise.
+	want := []string{"User Activity (Login Failures):", "User: Sudo Usage:"}
+	var titles []string
+	var agents int
+	deadline := time.Now().Add(demoBound)
+	for {
+		alerts, _, err := c.Alerts.List(ctx, &client.AlertListOptions{Status: "active"})
+		if err != nil {
+			t.Fatalf("list alerts: %v", err)
+		}
+		titles = titles[:0]
+		for _, a := range alerts {
+			titles = append(titles, a.Title)
+		}
+		online, _, err := c.Agents.List(ctx, &client.AgentListOptions{Status: "online"})
+		if err != nil {
+			t.Fatalf("list agents: %v", err)
+		}
+		agents = len(online)
+		if agents == app.DemoAgents && hasPrefixes(titles, want) {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("RunDemo returned early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %d agents online (want %d), alert titles %q (want ones starting %q)\nlogs:\n%s",
+				demoBound, agents, app.DemoAgents, titles, want, inst.logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("RunDemo returned %v after its context ended, want nil", err)
+		}
+	case <-time.After(demoBound):
+		t.Fatal("RunDemo did not return after its context ended")
+	}
+}
+
+// hasPrefixes reports whether every prefix starts some title.
+func hasPrefixes(titles, prefixes []string) bool {
+	for _, p := range prefixes {
+		if !slices.ContainsFunc(titles, func(t string) bool { return strings.HasPrefix(t, p) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRunDemoRejectsBadInput(t *testing.T) {
+	inst := start(t, app.Config{})
+	tests := []struct {
+		name, baseURL, orgID string
+	}{
+		{"rejects a base URL without scheme", inst.Addr(), inst.Bootstrap.OrgID},
+		{"rejects an unknown organization", "http://" + inst.Addr(), "000000000000000000000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), demoBound)
+			defer cancel()
+			if err := app.RunDemo(ctx, tt.baseURL, inst.Store(), tt.orgID, nil); err == nil {
+				t.Error("RunDemo = nil, want an error")
+			}
+		})
+	}
+}
+
+func TestDemoOrgID(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, app.Config{DataDir: dir})
+	got, err := first.DemoOrgID(context.Background())
+	if err != nil || got != first.Bootstrap.OrgID {
+		t.Fatalf("first start: DemoOrgID = %q, %v; want the bootstrap org %q", got, err, first.Bootstrap.OrgID)
+	}
+	b, err := os.ReadFile(first.Config.DemoPath())
+	if err != nil || string(b) != "ORG_ID="+got+"\n" {
+		t.Fatalf("demo.env = %q, %v; want ORG_ID=%s", b, err, got)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A later start has no bootstrap: demo.env names the organization.
+	again := start(t, app.Config{DataDir: dir})
+	if again.Bootstrap != nil {
+		t.Fatal("second start bootstrapped again")
+	}
+	if got2, err := again.DemoOrgID(context.Background()); err != nil || got2 != got {
+		t.Errorf("restart: DemoOrgID = %q, %v; want %q", got2, err, got)
+	}
+}

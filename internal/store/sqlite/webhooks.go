@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// CreateWebhook stores w, filling ID when empty and CreatedAt.
+func (db *DB) CreateWebhook(ctx context.Context, w *aip.Webhook) error {
+	switch {
+	case w.URL == "":
+		return aip.Errorf(aip.EINVALID, "A webhook needs a URL.")
+	case len(w.SecretSealed) == 0:
+		return aip.Errorf(aip.EINVALID, "A webhook needs a sealed secret.")
+	}
+	if w.ID == "" {
+		w.ID = aip.NewUUID()
+	}
+	if w.CreatedAt.IsZero() {
+		w.CreatedAt = now()
+	}
+	w.CreatedAt = normalize(w.CreatedAt)
+	w.LastDelivery = nil
+	_, err := db.write.ExecContext(ctx,
+		`INSERT INTO webhooks (id, org_id, url, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+		w.ID, w.OrgID, w.URL, w.SecretSealed, toMillis(w.CreatedAt))
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", w.OrgID)
+	case isUnique(err):
+		return aip.Errorf(aip.ECONFLICT, "Webhook %s already exists.", w.ID)
+	case err != nil:
+		return fmt.Errorf("create webhook of organization %s: %w", w.OrgID, err)
+	}
+	return nil
+}
+
+// ListWebhooks returns orgID's webhooks, oldest first.
+func (db *DB) ListWebhooks(ctx context.Context, orgID string) ([]*aip.Webhook, error) {
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT id, org_id, url, secret_sealed, created_at, last_state, last_status, last_at, last_error
+		 FROM webhooks WHERE org_id = ? ORDER BY created_at, id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Webhook
+	for rows.Next() {
+		var (
+			w       aip.Webhook
+			created int64
+			state   sql.NullString
+			status  sql.NullInt64
+			at      sql.NullInt64
+			errText sql.NullString
+		)
+		if err := rows.Scan(&w.ID, &w.OrgID, &w.URL, &w.SecretSealed, &created, &state, &status, &at, &errText); err != nil {
+			return nil, fmt.Errorf("scan webhook: %w", err)
+		}
+		w.CreatedAt = fromMillis(created)
+		if state.Valid {
+			w.LastDelivery = &aip.DeliveryStatus{State: state.String, Status: int(status.Int64), At: fromNullMillis(at), Error: errText.String}
+		}
+		out = append(out, &w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// DeleteWebhook removes a webhook of orgID; its deliveries go with it
+// (ON DELETE CASCADE).
+func (db *DB) DeleteWebhook(ctx context.Context, orgID, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM webhooks WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete webhook %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Webhook %s not found.", id))
+}
+
+// EnqueueDeliveries queues body for every webhook of orgID in one
+// transaction.
+func (db *DB) EnqueueDeliveries(ctx context.Context, orgID string, body []byte) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM webhooks WHERE org_id = ?`, orgID)
+		if err != nil {
+			return fmt.Errorf("webhooks of %s: %w", orgID, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan webhook id: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("webhooks of %s: %w", orgID, err)
+		}
+		created := toMillis(now())
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO webhook_deliveries (id, webhook_id, org_id, body, state, next_at, created_at)
+				 VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+				aip.NewUUID(), id, orgID, body, created, created); err != nil {
+				return fmt.Errorf("enqueue delivery to webhook %s: %w", id, err)
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue deliveries of %s: %w", orgID, err)
+	}
+	return n, nil
+}
+
+// LeaseDueDeliveries selects and leases due deliveries in one write
+// transaction, which SQLite serializes across processes.
+func (db *DB) LeaseDueDeliveries(ctx context.Context, at time.Time, limit int, lease time.Duration) ([]*aip.WebhookDelivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []*aip.WebhookDelivery
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			`SELECT d.id, d.webhook_id, d.org_id, w.url, w.secret_sealed, d.body, d.attempts, d.created_at
+			 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+			 WHERE d.state = 'pending' AND d.next_at <= ?
+			 ORDER BY d.next_at, d.id LIMIT ?`, toMillis(at), limit)
+		if err != nil {
+			return fmt.Errorf("select due deliveries: %w", err)
+		}
+		for rows.Next() {
+			var (
+				d       aip.WebhookDelivery
+				created int64
+			)
+			if err := rows.Scan(&d.ID, &d.WebhookID, &d.OrgID, &d.URL, &d.SecretSealed, &d.Body, &d.Attempts, &created); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan delivery: %w", err)
+			}
+			d.CreatedAt = fromMillis(created)
+			out = append(out, &d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("select due deliveries: %w", err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		args := make([]any, 0, len(out)+1)
+		args = append(args, toMillis(at.Add(lease)))
+		for _, d := range out {
+			args = append(args, d.ID)
+		}
+		q := `UPDATE webhook_deliveries SET next_at = ? WHERE id IN (?` + strings.Repeat(", ?", len(out)-1) + `)`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("lease deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease due deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// RecordDeliveryAttempt updates the delivery and its webhook's last
+// status in one transaction.
+func (db *DB) RecordDeliveryAttempt(ctx context.Context, id string, a aip.DeliveryAttempt) error {
+	switch a.State {
+	case aip.DeliveryPending, aip.DeliveryDelivered, aip.DeliveryAbandoned:
+	default:
+		return aip.Errorf(aip.EINVALID, "Invalid delivery state %q.", a.State)
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var webhookID string
+		err := tx.QueryRowContext(ctx,
+			`UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_at = ?, last_status = ?, last_error = ?
+			 WHERE id = ? RETURNING webhook_id`,
+			a.State, toMillis(a.Next), a.Status, a.Error, id).Scan(&webhookID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aip.Errorf(aip.ENOTFOUND, "Delivery %s not found.", id)
+		} else if err != nil {
+			return fmt.Errorf("update delivery: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE webhooks SET last_state = ?, last_status = ?, last_at = ?, last_error = ? WHERE id = ?`,
+			a.State, a.Status, toMillis(a.At), a.Error, webhookID); err != nil {
+			return fmt.Errorf("update webhook %s: %w", webhookID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record attempt of delivery %s: %w", id, err)
+	}
+	return nil
+}
