@@ -140,6 +140,9 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 			if !cmd.Flags().Changed("smtp-password") {
 				cfg.SMTP.Password = os.Getenv("AIP_SMTP_PASSWORD")
 			}
+			if cfg.EventRetention < 0 {
+				return fmt.Errorf("--event-retention %v: want a positive duration, or 0 to keep events forever", cfg.EventRetention)
+			}
 			var err error
 			if cfg.TrustedProxies, err = parsePrefixes(trustedProxies); err != nil {
 				return err
@@ -197,6 +200,7 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&trustedProxies, "trusted-proxies", envOr("AIP_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed, comma separated (env AIP_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("AIP_PUBLIC_URL", ""), "URL clients call, fixing the Hawk host and port (env AIP_PUBLIC_URL)")
 	f.DurationVar(&cfg.AgentOfflineAfter, "agent-offline-after", env.duration("agent-offline-after", "AIP_AGENT_OFFLINE_AFTER", 5*time.Minute), "silence after which an agent counts as offline (env AIP_AGENT_OFFLINE_AFTER)")
+	f.DurationVar(&cfg.EventRetention, "event-retention", env.duration("event-retention", "AIP_EVENT_RETENTION", app.DefaultEventRetention), "how long events no alert links to are kept; 0 keeps them forever (env AIP_EVENT_RETENTION)")
 	f.StringVar(&cfg.SMTP.Host, "smtp-host", envOr("AIP_SMTP_HOST", ""), "SMTP server for invites; unset: invite links are logged (env AIP_SMTP_HOST)")
 	f.IntVar(&cfg.SMTP.Port, "smtp-port", env.int("smtp-port", "AIP_SMTP_PORT", 587), "SMTP port (env AIP_SMTP_PORT)")
 	f.StringVar(&cfg.SMTP.Username, "smtp-username", envOr("AIP_SMTP_USERNAME", ""), "SMTP user (env AIP_SMTP_USERNAME)")

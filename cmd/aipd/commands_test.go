@@ -326,6 +326,8 @@ func TestServeChecksEnvironment(t *testing.T) {
 		{"rejects a lockout that is no duration", "AIP_IP_LOCKOUT", "15", nil, "AIP_IP_LOCKOUT"},
 		{"rejects a shutdown timeout that is no duration", "AIP_SHUTDOWN_TIMEOUT", "soon", nil, "AIP_SHUTDOWN_TIMEOUT"},
 		{"rejects an agent silence that is no duration", "AIP_AGENT_OFFLINE_AFTER", "5", nil, "AIP_AGENT_OFFLINE_AFTER"},
+		{"rejects an event retention that is no duration", "AIP_EVENT_RETENTION", "3d", nil, "AIP_EVENT_RETENTION"},
+		{"rejects a negative event retention", "AIP_EVENT_RETENTION", "-1h", nil, "--event-retention"},
 		{"rejects a demo switch that is no boolean", "AIP_DEMO", "please", nil, "AIP_DEMO"},
 		// The flag overrides the bad variable: the next check, the log
 		// level, is the one that fails.

@@ -85,6 +85,15 @@ type Config struct {
 	// WebhookPollInterval is how often the webhook dispatcher looks for due
 	// deliveries (1 s when zero).
 	WebhookPollInterval time.Duration
+
+	// EventRetention is how long events no alert links to are kept,
+	// counted from their arrival; zero disables the deletion (the flag
+	// defaults to DefaultEventRetention). Events linked to an alert are
+	// kept as long as the alert.
+	EventRetention time.Duration
+	// RetentionInterval is how often expired events are swept
+	// (DefaultRetentionInterval when zero).
+	RetentionInterval time.Duration
 }
 
 // Defaults of the Config fields left zero.
@@ -165,6 +174,10 @@ type Main struct {
 	// once it has recorded its in-flight deliveries.
 	stopWebhooks context.CancelFunc
 	webhooksDone chan struct{}
+	// stopRetention cancels the event retention job; retentionDone closes
+	// once it has returned.
+	stopRetention context.CancelFunc
+	retentionDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -301,6 +314,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		go func() { m.serveErr <- m.metricsSrv.Serve(m.metricsLn) }()
 	}
 	m.startWebhooks(kr)
+	m.startRetention()
 	if b := m.Bootstrap; b != nil {
 		fmt.Fprintf(m.Stdout, "aipd: first start: created organization %s and owner user %s.\n", b.OrgID, b.UserID)
 		fmt.Fprintf(m.Stdout, "aipd: credentials written to %s (keep it secret).\n", cfg.CredentialsPath())
@@ -436,6 +450,9 @@ func (m *Main) close() error {
 	// dispatcher records the attempts it aborts.
 	m.stopWebhooks()
 	<-m.webhooksDone
+	// Before the store closes: a sweep in progress is cancelled, not cut.
+	m.stopRetention()
+	<-m.retentionDone
 	// The audit log gets its own budget: a slow drain must not cost records.
 	flushCtx, flushCancel := context.WithTimeout(context.Background(), timeout)
 	defer flushCancel()
