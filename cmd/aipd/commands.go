@@ -371,7 +371,22 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 	deployKey := groupCommand("deploykey", "Agent deploy keys (only their SHA-256 is stored)")
 	deployKey.AddCommand(deployKeyCreate)
 
-	admin.AddCommand(org, user, member, key, deployKey)
+	var revOrg, revAgent string
+	agentRevoke := &cobra.Command{Use: "revoke", Short: "Revoke an agent: its key stops working at once; it stays listed, offline", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+			if err := db.RevokeAgent(ctx, revOrg, revAgent); err != nil {
+				return nil, fmt.Errorf("revoke agent: %s", aip.ErrorMessage(err))
+			}
+			return []string{"AGENT_ID=" + revAgent, "REVOKED=true"}, nil
+		})}
+	agentRevoke.Flags().StringVar(&revOrg, "org", "", "organization id")
+	agentRevoke.Flags().StringVar(&revAgent, "agent", "", "agent id")
+	mustRequire(agentRevoke, "org")
+	mustRequire(agentRevoke, "agent")
+	agent := groupCommand("agent", "Agents")
+	agent.AddCommand(agentRevoke)
+
+	admin.AddCommand(org, user, member, key, deployKey, agent)
 	return admin
 }
 

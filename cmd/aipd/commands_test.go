@@ -436,3 +436,35 @@ func TestAdminDeployKeyCreate(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminAgentRevoke(t *testing.T) {
+	dir, b := dataDir(t)
+	ctx := context.Background()
+	db, _ := openStore(t, dir)
+	ag := &aip.Agent{ID: aip.NewUUID(), OrgID: b.OrgID, AgentHost: aip.AgentHost{Hostname: "web-1", AgentType: aip.AgentTypeMonitor}}
+	if err := db.CreateAgent(ctx, ag, []byte("sealed"), nil); err != nil {
+		t.Fatalf("create agent: %v", err)
+	}
+	t.Run("rejects an agent of another organization", func(t *testing.T) {
+		if _, err := aipd(t, "admin", "--data", dir, "agent", "revoke", "--org", aip.NewID24(), "--agent", ag.ID); err == nil {
+			t.Error("revoked through another organization")
+		}
+		if _, err := db.FindAgentCredentials(ctx, ag.ID); err != nil {
+			t.Errorf("credentials gone after a refused revoke: %v", err)
+		}
+	})
+	t.Run("stops the agent's key", func(t *testing.T) {
+		lines := mustAipd(t, "admin", "--data", dir, "agent", "revoke", "--org", b.OrgID, "--agent", ag.ID)
+		if got := value(t, lines, "AGENT_ID"); got != ag.ID {
+			t.Errorf("AGENT_ID=%s, want %s", got, ag.ID)
+		}
+		if _, err := db.FindAgentCredentials(ctx, ag.ID); aip.ErrorCode(err) != aip.ENOTFOUND {
+			t.Errorf("credentials after revoke: %v, want ENOTFOUND", err)
+		}
+	})
+	t.Run("rejects missing flags", func(t *testing.T) {
+		if _, err := aipd(t, "admin", "--data", dir, "agent", "revoke", "--org", b.OrgID); err == nil {
+			t.Error("succeeded without --agent")
+		}
+	})
+}
