@@ -117,8 +117,11 @@ type AlertStore interface {
 	// CreateAlert stores a with its first events (stored ones, found by ID
 	// and Time), filling ID when empty; EventCount becomes the number of
 	// distinct events linked and LastEventAt defaults to CreatedAt.
+	// When webhookBody is not nil it is queued, like EnqueueDeliveries,
+	// once for every webhook of a's organization in the same transaction,
+	// so that an alert is never stored without its deliveries.
 	// ENOTFOUND for an unknown organization or event.
-	CreateAlert(ctx context.Context, a *Alert, events []*Event) error
+	CreateAlert(ctx context.Context, a *Alert, events []*Event, webhookBody []byte) error
 	// AddAlertEvents links more stored events to an alert and raises its
 	// EventCount by the number of event ids not linked before, so a re-sent
 	// event never counts twice; LastEventAt moves to lastEventAt if later.

@@ -33,7 +33,7 @@ func seedRetention(t *testing.T, s aip.Store, orgID string, now time.Time) ([]*a
 		OrgID: orgID, Title: "sudo run by root", DataSource: aip.DataSourceAgent, CreatedAt: aip.Time{Time: old},
 		Severity: 1, AgentID: "ag", RuleID: "r", RulesetID: "rs", ExpiresAt: aip.Time{Time: old.Add(time.Hour)}, Key: "k",
 	}
-	if err := s.CreateAlert(t.Context(), alert, evs[2:3]); err != nil {
+	if err := s.CreateAlert(t.Context(), alert, evs[2:3], nil); err != nil {
 		t.Fatalf("CreateAlert: %v", err)
 	}
 	return evs, alert

@@ -40,7 +40,7 @@ func (f *alertsFixture) alert(t testing.TB, orgID string, age time.Duration, mod
 	if mod != nil {
 		mod(a)
 	}
-	if err := f.h.store.CreateAlert(context.Background(), a, events); err != nil {
+	if err := f.h.store.CreateAlert(context.Background(), a, events, nil); err != nil {
 		t.Fatalf("create alert: %v", err)
 	}
 	return a

@@ -80,7 +80,7 @@ func FuzzAPIRequest(f *testing.F) {
 	}
 	al := &aip.Alert{OrgID: org, Title: "t", DataSource: aip.DataSourceAgent, CreatedAt: aip.Time{Time: h.clock.Now()},
 		Severity: 1, AgentID: ag.ID, RuleID: rl.ID, RulesetID: rs.ID, ExpiresAt: aip.Time{Time: h.clock.Now().Add(time.Hour)}}
-	if err := h.store.CreateAlert(context.Background(), al, nil); err != nil {
+	if err := h.store.CreateAlert(context.Background(), al, nil, nil); err != nil {
 		f.Fatal(err)
 	}
 

@@ -156,7 +156,7 @@ func (p *pipeline) process(ctx context.Context, orgID, agentID string, evs []*ai
 					firstErr = err
 				}
 			}
-			if err := o.apply(ctx, p.store, orgID, agentID, m, d, e, byID, arrivalMS, p.alertCreated); err != nil && firstErr == nil {
+			if err := o.apply(ctx, p.store, orgID, agentID, m, d, e, byID, arrivalMS, p.alertPayload); err != nil && firstErr == nil {
 				firstErr = err
 			}
 		})
@@ -187,10 +187,11 @@ func (o *orgPipeline) unlessDismissed(ctx context.Context, store aip.Store, orgI
 }
 
 // apply records one decision: a Pending event is remembered, a NewAlert is
-// stored with the events that formed it (and handed to created), an
-// Increment links the event to the window's alert.
+// stored with the events that formed it and, in the same transaction, its
+// webhook deliveries (body from payload), an Increment links the event to
+// the window's alert.
 func (o *orgPipeline) apply(ctx context.Context, store aip.Store, orgID, agentID string, m rules.Match, d rules.Decision,
-	e *aip.Event, batch map[string]*aip.Event, arrivalMS int64, created func(context.Context, *aip.Alert)) error {
+	e *aip.Event, batch map[string]*aip.Event, arrivalMS int64, payload func(context.Context, *aip.Alert) []byte) error {
 	switch d.Kind {
 	case rules.Pending:
 		o.pending[e.ID] = pendingEvent{time: e.Time, arrival: arrivalMS}
@@ -215,11 +216,13 @@ func (o *orgPipeline) apply(ctx context.Context, store aip.Store, orgID, agentID
 			EventCount: len(linked), ExpiresAt: aip.Time{Time: time.UnixMilli(d.ExpiresAt).UTC()},
 			LastEventAt: aip.Time{Time: time.UnixMilli(d.LastEventAt).UTC()}, Key: d.Key,
 		}
-		if err := store.CreateAlert(ctx, a, linked); err != nil {
+		// The id goes into the webhook payload, which is stored with the
+		// alert in one transaction.
+		a.ID = aip.NewUUID()
+		if err := store.CreateAlert(ctx, a, linked, payload(ctx, a)); err != nil {
 			return fmt.Errorf("create alert for rule %s: %w", m.Rule.ID, err)
 		}
 		o.alerts[d.Key] = a.ID
-		created(ctx, a)
 	case rules.Increment:
 		id, ok := o.alerts[d.Key]
 		if !ok {
@@ -233,10 +236,11 @@ func (o *orgPipeline) apply(ctx context.Context, store aip.Store, orgID, agentID
 	return nil
 }
 
-// alertCreated queues the webhook deliveries of a new alert. It runs in
-// the ingest request, right after the alert is stored; a failure is logged
-// and does not fail the ingest, whose events and alert are stored already.
-func (p *pipeline) alertCreated(ctx context.Context, a *aip.Alert) {
+// alertPayload builds the webhook payload of a new alert before it is
+// stored, so that CreateAlert queues its deliveries in the alert's own
+// transaction. A payload that cannot be built is logged and yields nil:
+// the alert is still stored, without deliveries, and the ingest succeeds.
+func (p *pipeline) alertPayload(ctx context.Context, a *aip.Alert) []byte {
 	var orgName, hostname string
 	if org, err := p.store.FindOrganizationByID(ctx, a.OrgID); err == nil {
 		orgName = org.Name
@@ -244,10 +248,13 @@ func (p *pipeline) alertCreated(ctx context.Context, a *aip.Alert) {
 	if agent, err := p.store.FindAgent(ctx, a.OrgID, a.AgentID, time.Time{}); err == nil {
 		hostname = agent.Hostname
 	}
-	if err := enqueueAlert(ctx, p.store, a, orgName, hostname); err != nil {
+	body, err := alertPayload(a, orgName, hostname)
+	if err != nil {
 		p.logger.ErrorContext(ctx, "webhook deliveries not queued", slog.String("org_id", a.OrgID),
 			slog.String("alert_id", a.ID), slog.Any("error", err))
+		return nil
 	}
+	return body
 }
 
 // expire drops, at most once a minute, the windows and pending events that

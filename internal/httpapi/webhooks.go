@@ -137,20 +137,18 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, p *princi
 	writeNoContent(w)
 }
 
-// enqueueAlert queues the webhook payload of a freshly created alert for
-// every webhook of its organization. hostname may be empty.
-func enqueueAlert(ctx context.Context, store aip.Store, a *aip.Alert, orgName, hostname string) error {
+// alertPayload is the webhook payload of a freshly created alert, which
+// CreateAlert queues for every webhook of its organization. hostname may
+// be empty.
+func alertPayload(a *aip.Alert, orgName, hostname string) ([]byte, error) {
 	body, err := webhook.Payload([]webhook.Alert{{
 		ID: a.ID, Title: a.Title, CreatedAt: a.CreatedAt.UnixMilli(), Severity: a.Severity,
 		OrganizationID: a.OrgID, OrganizationName: orgName, ServerOrRegion: hostname, Source: webhook.SourceHost,
 	}})
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("webhook payload of alert %s: %w", a.ID, err)
 	}
-	if _, err := store.EnqueueDeliveries(ctx, a.OrgID, body); err != nil {
-		return fmt.Errorf("enqueue webhook deliveries of alert %s: %w", a.ID, err)
-	}
-	return nil
+	return body, nil
 }
 
 // DefaultOutboxLease is how long a delivery handed to a dispatcher stays

@@ -12,8 +12,10 @@ import (
 	"github.com/aipsec/aip"
 )
 
-// CreateAlert stores a and links its first events in one transaction.
-func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event) error {
+// CreateAlert stores a, links its first events and queues webhookBody
+// (when not nil) for every webhook of the organization in one transaction,
+// so that a crash cannot keep the alert and lose its deliveries.
+func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
 	switch {
 	case a.Severity < 1 || a.Severity > 3:
 		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", a.Severity)
@@ -57,7 +59,16 @@ func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event
 		}
 		n, err := linkEvents(ctx, tx, a.OrgID, a.ID, events, a.LastEventAt.Time)
 		a.EventCount = n
-		return err
+		if err != nil {
+			return err
+		}
+		if webhookBody == nil {
+			return nil
+		}
+		if _, err := enqueueDeliveries(ctx, tx, a.OrgID, webhookBody); err != nil {
+			return fmt.Errorf("enqueue webhook deliveries of alert %s: %w", a.ID, err)
+		}
+		return nil
 	})
 }
 

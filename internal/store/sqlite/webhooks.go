@@ -90,39 +90,46 @@ func (db *DB) DeleteWebhook(ctx context.Context, orgID, id string) error {
 func (db *DB) EnqueueDeliveries(ctx context.Context, orgID string, body []byte) (int, error) {
 	var n int
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM webhooks WHERE org_id = ?`, orgID)
-		if err != nil {
-			return fmt.Errorf("webhooks of %s: %w", orgID, err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan webhook id: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("webhooks of %s: %w", orgID, err)
-		}
-		created := toMillis(now())
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO webhook_deliveries (id, webhook_id, org_id, body, state, next_at, created_at)
-				 VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
-				aip.NewUUID(), id, orgID, body, created, created); err != nil {
-				return fmt.Errorf("enqueue delivery to webhook %s: %w", id, err)
-			}
-		}
-		n = len(ids)
-		return nil
+		var err error
+		n, err = enqueueDeliveries(ctx, tx, orgID, body)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue deliveries of %s: %w", orgID, err)
 	}
 	return n, nil
+}
+
+// enqueueDeliveries queues body for every webhook of orgID inside tx, so
+// that callers can commit the deliveries together with what caused them.
+func enqueueDeliveries(ctx context.Context, tx *sql.Tx, orgID string, body []byte) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM webhooks WHERE org_id = ?`, orgID)
+	if err != nil {
+		return 0, fmt.Errorf("webhooks of %s: %w", orgID, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("scan webhook id: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("webhooks of %s: %w", orgID, err)
+	}
+	created := toMillis(now())
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO webhook_deliveries (id, webhook_id, org_id, body, state, next_at, created_at)
+			 VALUES (?, ?, ?, ?, 'pending', ?, ?)`,
+			aip.NewUUID(), id, orgID, body, created, created); err != nil {
+			return 0, fmt.Errorf("enqueue delivery to webhook %s: %w", id, err)
+		}
+	}
+	return len(ids), nil
 }
 
 // LeaseDueDeliveries selects and leases due deliveries in one write

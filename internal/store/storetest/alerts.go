@@ -122,7 +122,7 @@ func newAlert(orgID string, at time.Time, severity int, agentID, ruleID, ruleset
 
 func mustAlert(t *testing.T, s aip.Store, a *aip.Alert, events ...*aip.Event) *aip.Alert {
 	t.Helper()
-	if err := s.CreateAlert(t.Context(), a, events); err != nil {
+	if err := s.CreateAlert(t.Context(), a, events, nil); err != nil {
 		t.Fatalf("CreateAlert: %v", err)
 	}
 	return a
@@ -212,13 +212,13 @@ func testAlerts(t *testing.T, open func(t *testing.T) aip.Store) {
 		wantCode(t, err, aip.ENOTFOUND)
 		_, err = s.AddAlertEvents(ctx, org.ID, aip.NewUUID(), []*aip.Event{e1}, base)
 		wantCode(t, err, aip.ENOTFOUND)
-		wantCode(t, s.CreateAlert(ctx, newAlert(org.ID, base, 1, "", "", ""), []*aip.Event{newEvent("ag", base)}), aip.ENOTFOUND)
-		wantCode(t, s.CreateAlert(ctx, newAlert(aip.NewID24(), base, 1, "", "", ""), nil), aip.ENOTFOUND)
+		wantCode(t, s.CreateAlert(ctx, newAlert(org.ID, base, 1, "", "", ""), []*aip.Event{newEvent("ag", base)}, nil), aip.ENOTFOUND)
+		wantCode(t, s.CreateAlert(ctx, newAlert(aip.NewID24(), base, 1, "", "", ""), nil, nil), aip.ENOTFOUND)
 		_, err = s.FindAlert(ctx, org.ID, aip.NewUUID())
 		wantCode(t, err, aip.ENOTFOUND)
 	})
 	t.Run("rejects a bad severity", func(t *testing.T) {
-		wantCode(t, s.CreateAlert(ctx, newAlert(org.ID, base, 4, "", "", ""), nil), aip.EINVALID)
+		wantCode(t, s.CreateAlert(ctx, newAlert(org.ID, base, 4, "", "", ""), nil, nil), aip.EINVALID)
 	})
 	t.Run("events of an alert page newest first", func(t *testing.T) {
 		var got []string

@@ -13,6 +13,7 @@ func runWebhooks(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })
 	t.Run("webhook isolation", func(t *testing.T) { testWebhookIsolation(t, open) })
 	t.Run("delivery outbox", func(t *testing.T) { testDeliveryOutbox(t, open) })
+	t.Run("alert outbox", func(t *testing.T) { testAlertOutbox(t, open) })
 }
 
 func mustWebhook(t *testing.T, s aip.Store, orgID, url string) *aip.Webhook {
@@ -246,5 +247,68 @@ func testDeliveryOutbox(t *testing.T, open func(t *testing.T) aip.Store) {
 	})
 	t.Run("rejects unknown state", func(t *testing.T) {
 		wantCode(t, s.RecordDeliveryAttempt(ctx, second.ID, aip.DeliveryAttempt{DeliveryStatus: aip.DeliveryStatus{State: "lost"}}), aip.EINVALID)
+	})
+}
+
+// testAlertOutbox checks that CreateAlert queues the webhook body of a new
+// alert in its own transaction: for every webhook of the alert's
+// organization, and not at all when the alert is not stored.
+func testAlertOutbox(t *testing.T, open func(t *testing.T) aip.Store) {
+	s := open(t)
+	ctx := t.Context()
+	mine, theirs := mustOrg(t, s, "alerting"), mustOrg(t, s, "bystander")
+	w1 := mustWebhook(t, s, mine.ID, "https://one.example")
+	w2 := mustWebhook(t, s, mine.ID, "https://two.example")
+	mustWebhook(t, s, theirs.ID, "https://theirs.example")
+	ev := newEvent("ag", base)
+	mustEvents(t, s, mine.ID, ev)
+
+	// Leased deliveries stay invisible for a day, so every call returns
+	// only what was queued since the previous one.
+	leaseAll := func(t *testing.T) map[string]string {
+		t.Helper()
+		due, err := s.LeaseDueDeliveries(ctx, time.Now().Add(time.Hour), 100, 24*time.Hour)
+		if err != nil {
+			t.Fatalf("LeaseDueDeliveries: %v", err)
+		}
+		got := map[string]string{}
+		for _, d := range due {
+			got[d.WebhookID] = d.OrgID + " " + string(d.Body)
+		}
+		return got
+	}
+
+	t.Run("a failed insert queues nothing", func(t *testing.T) {
+		stored := mustAlert(t, s, newAlert(mine.ID, base, 1, "", "", ""))
+		dup := newAlert(mine.ID, base, 1, "", "", "")
+		dup.ID = stored.ID
+		wantCode(t, s.CreateAlert(ctx, dup, nil, []byte(`{"dup":true}`)), aip.ECONFLICT)
+		wantCode(t, s.CreateAlert(ctx, newAlert(mine.ID, base, 1, "", "", ""), []*aip.Event{newEvent("ag", base)},
+			[]byte(`{"unknown event":true}`)), aip.ENOTFOUND)
+		wantCode(t, s.CreateAlert(ctx, newAlert(mine.ID, base, 4, "", "", ""), nil, []byte(`{"bad":true}`)), aip.EINVALID)
+		if got := leaseAll(t); len(got) != 0 {
+			t.Errorf("deliveries after failed creates = %v, want none", got)
+		}
+	})
+	t.Run("no body queues nothing", func(t *testing.T) {
+		mustAlert(t, s, newAlert(mine.ID, base, 2, "", "", ""))
+		if got := leaseAll(t); len(got) != 0 {
+			t.Errorf("deliveries after create without body = %v, want none", got)
+		}
+	})
+	t.Run("a body is queued once for every webhook of the alert's organization only", func(t *testing.T) {
+		body := []byte(`{"alerts":[{"id":"new"}]}`)
+		a := newAlert(mine.ID, base, 3, "", "", "")
+		if err := s.CreateAlert(ctx, a, []*aip.Event{ev}, body); err != nil {
+			t.Fatalf("CreateAlert: %v", err)
+		}
+		want := map[string]string{w1.ID: mine.ID + " " + string(body), w2.ID: mine.ID + " " + string(body)}
+		if diff := cmp.Diff(want, leaseAll(t)); diff != "" {
+			t.Errorf("deliveries (-want +got):\n%s", diff)
+		}
+		got, err := s.FindAlert(ctx, mine.ID, a.ID)
+		if err != nil || got.EventCount != 1 {
+			t.Errorf("FindAlert = %+v, %v; want the alert with its event", got, err)
+		}
 	})
 }
