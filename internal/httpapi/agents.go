@@ -82,20 +82,17 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(agents) > agentPageSize
-	if more {
-		agents = agents[:agentPageSize]
-	}
+	agents, token := cutPage(s, lq, p.OrgID, agents, agentPageSize, func(a *aip.Agent) aip.Cursor {
+		return aip.Cursor{Time: a.CreatedAt.Time, ID: a.ID}
+	})
 	out := make([]*aip.Agent, 0, len(agents))
-	var last aip.Cursor
 	for _, a := range agents {
 		out = append(out, wireAgent(a))
-		last = aip.Cursor{Time: a.CreatedAt.Time, ID: a.ID}
 	}
 	writeOK(w, struct {
 		Agents []*aip.Agent `json:"agents"`
 		Token  *string      `json:"token"`
-	}{out, s.nextToken(lq, p.OrgID, more, last)})
+	}{out, token})
 }
 
 // getAgent is GET /v2/agents/{agentId}: the bare agent.

@@ -96,20 +96,17 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(alerts) > alertPageSize
-	if more {
-		alerts = alerts[:alertPageSize]
-	}
+	alerts, token := cutPage(s, lq, p.OrgID, alerts, alertPageSize, func(a *aip.Alert) aip.Cursor {
+		return aip.Cursor{Time: a.CreatedAt.Time, ID: a.ID}
+	})
 	out := make([]*aip.Alert, 0, len(alerts))
-	var last aip.Cursor
 	for _, a := range alerts {
 		out = append(out, wireAlert(a))
-		last = aip.Cursor{Time: a.CreatedAt.Time, ID: a.ID}
 	}
 	writeOK(w, struct {
 		Alerts []*aip.Alert `json:"alerts"`
 		Token  *string      `json:"token"`
-	}{out, s.nextToken(lq, p.OrgID, more, last)})
+	}{out, token})
 }
 
 // getAlert is GET /v2/alerts/{alertId}: the bare alert.
@@ -146,21 +143,13 @@ func (s *Server) listAlertEvents(w http.ResponseWriter, r *http.Request, p *prin
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(evs) > alertPageSize
-	if more {
-		evs = evs[:alertPageSize]
-	}
-	var last aip.Cursor
-	if len(evs) > 0 {
-		last = aip.Cursor{Time: evs[len(evs)-1].Time, ID: evs[len(evs)-1].ID}
-	}
-	if evs == nil {
-		evs = []*aip.Event{}
-	}
+	evs, token := cutPage(s, lq, p.OrgID, evs, alertPageSize, func(e *aip.Event) aip.Cursor {
+		return aip.Cursor{Time: e.Time, ID: e.ID}
+	})
 	writeOK(w, struct {
 		Events []*aip.Event `json:"events"`
 		Token  *string      `json:"token"`
-	}{evs, s.nextToken(lq, p.OrgID, more, last)})
+	}{evs, token})
 }
 
 // alertSeverityCounts is GET /v2/alerts/severity-counts: alerts created in

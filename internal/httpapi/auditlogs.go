@@ -55,22 +55,16 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, p *princi
 		s.writeError(w, r, err)
 		return
 	}
-	more := len(recs) > auditPageSize
-	if more {
-		recs = recs[:auditPageSize]
-	}
-	var last aip.Cursor
+	recs, token := cutPage(s, lq, p.OrgID, recs, auditPageSize, func(rec *aip.AuditRecord) aip.Cursor {
+		return aip.Cursor{Time: rec.EventTime.Time, ID: rec.ID}
+	})
 	for _, rec := range recs {
 		if len(rec.Context) == 0 {
 			rec.Context = json.RawMessage(`{}`)
 		}
-		last = aip.Cursor{Time: rec.EventTime.Time, ID: rec.ID}
-	}
-	if recs == nil {
-		recs = []*aip.AuditRecord{}
 	}
 	writeOK(w, struct {
 		Recs  []*aip.AuditRecord `json:"recs"`
 		Token *string            `json:"token"`
-	}{recs, s.nextToken(lq, p.OrgID, more, last)})
+	}{recs, token})
 }

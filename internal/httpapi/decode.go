@@ -100,6 +100,24 @@ func (s *Server) parseListQuery(q url.Values, orgID, endpoint string, keys ...st
 	return lq, nil
 }
 
+// cutPage trims items, fetched as size+1 to learn whether more follow, to
+// one page, and returns the token of the next page (nil on the last one).
+// The result is never nil, so an empty page encodes as [].
+func cutPage[T any](s *Server, lq *listQuery, orgID string, items []T, size int, cursor func(T) aip.Cursor) ([]T, *string) {
+	more := len(items) > size
+	if more {
+		items = items[:size]
+	}
+	var last aip.Cursor
+	if len(items) > 0 {
+		last = cursor(items[len(items)-1])
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return items, s.nextToken(lq, orgID, more, last)
+}
+
 // nextToken returns the token of the page after one ending at last, or nil
 // (JSON null) when there is none.
 func (s *Server) nextToken(lq *listQuery, orgID string, more bool, last aip.Cursor) *string {
