@@ -59,26 +59,8 @@ func (s *Server) lookupAgentCredentials(ctx context.Context, h *hawk.Header) (*h
 // the handler answers. There is no audit record and no org rate limit.
 func (s *Server) agentAuth(h agentHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body []byte
-		if r.Header.Get("Authorization") != "" {
-			var err error
-			if body, err = readBody(w, r, s.cfg.AgentMaxBodyBytes); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-		host, port, err := s.hostPort(r)
-		if err != nil {
-			s.metrics.authFailure("Invalid Host header")
-			writeErrorMessage(w, http.StatusBadRequest, "Invalid Host header")
-			return
-		}
-		res, err := s.agentHawk.Authenticate(r.Context(), &hawk.Request{
-			Method: r.Method, RequestURI: r.RequestURI, Host: host, Port: port,
-			Authorization: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type"), Body: body,
-		})
-		if err != nil {
-			s.writeHawkError(w, r, err)
+		res, body := s.verify(w, r, s.agentHawk, s.cfg.AgentMaxBodyBytes)
+		if res == nil {
 			return
 		}
 		c := res.Credentials.Subject.(*aip.AgentCredentials)

@@ -58,14 +58,10 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, aip.Errorf(aip.EINVALID, `"type" must be monitor or investigate.`))
 		return
 	}
-	rng, err := aip.ParseTimeRange(f.Get("from"), f.Get("until"))
+	rng, err := lq.timeRange(0)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	// Agents enrolled while a client pages must not shift its pages.
-	if rng.Until.IsZero() || rng.Until.After(lq.Upper) {
-		rng.Until = lq.Upper
 	}
 	agents, err := s.cfg.Store.ListAgents(r.Context(), aip.AgentFilter{
 		OrgID:       p.OrgID,

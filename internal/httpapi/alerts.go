@@ -72,14 +72,10 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	rng, err := aip.ParseTimeRange(f.Get("from"), f.Get("until"))
+	rng, err := lq.timeRange(0)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	// Alerts raised while a client pages must not shift its pages.
-	if rng.Until.IsZero() || rng.Until.After(lq.Upper) {
-		rng.Until = lq.Upper
 	}
 	alerts, err := s.cfg.Store.ListAlerts(r.Context(), aip.AlertFilter{
 		OrgID:     p.OrgID,

@@ -27,14 +27,10 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, p *princi
 		return
 	}
 	f := lq.Filters
-	rng, err := aip.ParseTimeRange(f.Get("from"), f.Get("until"))
+	rng, err := lq.timeRange(auditDefaultWindow)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	rng = rng.WithDefaultWindow(lq.Upper, auditDefaultWindow)
-	if rng.Until.IsZero() || rng.Until.After(lq.Upper) {
-		rng.Until = lq.Upper
 	}
 	switch op := f.Get("operation"); op {
 	case "", "create", "read", "update", "delete":

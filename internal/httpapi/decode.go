@@ -100,6 +100,23 @@ func (s *Server) parseListQuery(q url.Values, orgID, endpoint string, keys ...st
 	return lq, nil
 }
 
+// timeRange parses the listing's from/until and caps Until at the frozen
+// upper bound, so items created while a client pages never shift its pages.
+// A non-zero window applies a default window ending at that bound.
+func (lq *listQuery) timeRange(window time.Duration) (aip.TimeRange, error) {
+	rng, err := aip.ParseTimeRange(lq.Filters.Get("from"), lq.Filters.Get("until"))
+	if err != nil {
+		return rng, err
+	}
+	if window > 0 {
+		rng = rng.WithDefaultWindow(lq.Upper, window)
+	}
+	if rng.Until.IsZero() || rng.Until.After(lq.Upper) {
+		rng.Until = lq.Upper
+	}
+	return rng, nil
+}
+
 // cutPage trims items, fetched as size+1 to learn whether more follow, to
 // one page, and returns the token of the next page (nil on the last one).
 // The result is never nil, so an empty page encodes as [].

@@ -290,34 +290,45 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
+// verify reads the body (up to max bytes), resolves the host and port the
+// client signed and runs hs over the request. On failure it has answered
+// and returns a nil result.
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, hs *hawk.Server, max int64) (*hawk.Result, []byte) {
+	// Without any Authorization the answer is 401 whatever the body
+	// holds: do not buffer up to max bytes for it.
+	var body []byte
+	if r.Header.Get("Authorization") != "" {
+		var err error
+		if body, err = readBody(w, r, max); err != nil {
+			s.writeError(w, r, err)
+			return nil, nil
+		}
+	}
+	host, port, err := s.hostPort(r)
+	if err != nil {
+		s.metrics.authFailure("Invalid Host header")
+		writeErrorMessage(w, http.StatusBadRequest, "Invalid Host header")
+		return nil, nil
+	}
+	res, err := hs.Authenticate(r.Context(), &hawk.Request{
+		Method: r.Method, RequestURI: r.RequestURI, Host: host, Port: port,
+		Authorization: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type"), Body: body,
+	})
+	if err != nil {
+		s.writeHawkError(w, r, err)
+		return nil, nil
+	}
+	return res, body
+}
+
 // auth wraps an authenticated handler: it reads the body, verifies Hawk,
 // checks the organization in ext, charges the organization's limit, runs
 // the handler, records the audit entry and signs the response.
 func (s *Server) auth(crud, action string, h authedHandler) http.Handler {
 	write := crud != "read"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Without any Authorization the answer is 401 whatever the body
-		// holds: do not buffer up to MaxBodyBytes for it.
-		var body []byte
-		if r.Header.Get("Authorization") != "" {
-			var err error
-			if body, err = readBody(w, r, s.cfg.MaxBodyBytes); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
-		host, port, err := s.hostPort(r)
-		if err != nil {
-			s.metrics.authFailure("Invalid Host header")
-			writeErrorMessage(w, http.StatusBadRequest, "Invalid Host header")
-			return
-		}
-		res, err := s.hawk.Authenticate(r.Context(), &hawk.Request{
-			Method: r.Method, RequestURI: r.RequestURI, Host: host, Port: port,
-			Authorization: r.Header.Get("Authorization"), ContentType: r.Header.Get("Content-Type"), Body: body,
-		})
-		if err != nil {
-			s.writeHawkError(w, r, err)
+		res, body := s.verify(w, r, s.hawk, s.cfg.MaxBodyBytes)
+		if res == nil {
 			return
 		}
 		subj := res.Credentials.Subject.(credentialSubject)
