@@ -60,6 +60,7 @@ type Store interface {
 	AgentStore
 	RuleStore
 	EventStore
+	EvaluationStore
 	AlertStore
 	WebhookStore
 	// Close releases the database.

@@ -1,68 +1,35 @@
-// Command aip is the command-line client of the aip API. It reads the same
-// TS_API_ENDPOINT, TS_USER_ID, TS_API_KEY and TS_ORGANIZATION_ID variables
-// as the official tools (aipd writes them to <data>/credentials.env).
+// Command aip is the command-line client of the aip API; see internal/cli.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"strings"
+	"runtime/debug"
 
-	"github.com/spf13/cobra"
-
-	"github.com/aipsec/aip/client"
+	"github.com/aipsec/aip/internal/cli"
 )
+
+// version is set at build time with -ldflags "-X main.version=…"; else the
+// module version from the build info.
+var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := newRootCommand(os.Stdout).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "aip:", err)
-		os.Exit(1)
-	}
+	code := cli.Main(ctx, os.Args[1:], cli.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, Version: buildVersion(),
+	})
+	stop()
+	os.Exit(code)
 }
 
-func newRootCommand(stdout io.Writer) *cobra.Command {
-	root := &cobra.Command{Use: "aip", Short: "aip is the command-line client of the aip API", SilenceUsage: true, SilenceErrors: true}
-	root.AddCommand(newRawCommand(stdout))
-	return root
-}
-
-// newRawCommand is `aip raw [-X METHOD] [-d JSON] PATH`: one signed request,
-// the response body on stdout, like the official CLI's raw command.
-func newRawCommand(stdout io.Writer) *cobra.Command {
-	var method, data string
-	cmd := &cobra.Command{
-		Use:   "raw PATH",
-		Short: "Send one signed request and print the JSON answer",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client.NewFromEnv()
-			if err != nil {
-				return err
-			}
-			var body any
-			if data != "" {
-				if !json.Valid([]byte(data)) {
-					return errors.New("-d must be valid JSON")
-				}
-				body = json.RawMessage(data)
-			}
-			req, err := c.NewRequest(cmd.Context(), strings.ToUpper(method), args[0], body)
-			if err != nil {
-				return err
-			}
-			_, err = c.Do(req, stdout)
-			fmt.Fprintln(stdout)
-			return err
-		},
+func buildVersion() string {
+	if version != "" {
+		return version
 	}
-	cmd.Flags().StringVarP(&method, "method", "X", "GET", "HTTP method")
-	cmd.Flags().StringVarP(&data, "data", "d", "", "JSON request body")
-	return cmd
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/mail"
 	"net/netip"
 	"os"
@@ -121,74 +122,108 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// serveOptions are the serve flags, parsed into config by config.
+type serveOptions struct {
+	cfg            app.Config
+	trustedProxies string
+	logLevel       string
+	agentMaxBody   string
+	demoFleet      bool
+	env            envErrors
+}
+
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
-	var (
-		cfg            app.Config
-		trustedProxies string
-		logLevel       string
-		demoFleet      bool
-		env            = envErrors{}
-	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API (bootstraps an organization on an empty data dir)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := env.check(cmd); err != nil {
-				return err
-			}
-			if !cmd.Flags().Changed("smtp-password") {
-				cfg.SMTP.Password = os.Getenv("AIP_SMTP_PASSWORD")
-			}
-			if cfg.EventRetention < 0 {
-				return fmt.Errorf("--event-retention %v: want a positive duration, or 0 to keep events forever", cfg.EventRetention)
-			}
-			var err error
-			if cfg.TrustedProxies, err = parsePrefixes(trustedProxies); err != nil {
-				return err
-			}
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
-			}
-			logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-			m := &app.Main{Config: cfg, Logger: logger, Stdout: stdout}
-			if err := m.Open(cmd.Context()); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "aipd: serving the API on http://%s (data in %s)\n", m.Addr(), cfg.DataDir)
-			// The demo stops before Close, so that its requests are not cut
-			// by the shutdown.
-			demoCtx, stopDemo := context.WithCancel(cmd.Context())
-			demoDone := make(chan struct{})
-			if demoFleet {
-				orgID, err := m.DemoOrgID(cmd.Context())
-				if err != nil {
-					stopDemo()
-					return errors.Join(err, m.Close())
-				}
-				go func() {
-					defer close(demoDone)
-					if err := m.RunDemo(demoCtx, orgID); err != nil {
-						logger.Error("demo stopped", slog.Any("error", err))
-					}
-				}()
-				fmt.Fprintf(stdout, "aipd: demo: %d simulated agents are sending events to organization %s; alerts appear within seconds: "+
-					"go run ./cmd/aip raw '/v2/alerts?status=active'\n", app.DemoAgents, orgID)
-			} else {
-				close(demoDone)
-			}
-			waitErr := m.Wait(cmd.Context())
-			stopDemo()
-			<-demoDone
-			if waitErr != nil {
-				logger.Error("aipd listener failed, shutting down", slog.Any("error", waitErr))
-			} else {
-				logger.Info("aipd shutting down", slog.Duration("timeout", m.Config.ShutdownTimeout))
-			}
-			return errors.Join(waitErr, m.Close())
-		},
 	}
+	o := addServeFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		cfg, level, err := o.config(cmd)
+		if err != nil {
+			return err
+		}
+		logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+		m := &app.Main{Config: cfg, Logger: logger, Stdout: stdout}
+		if err := m.Open(cmd.Context()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "aipd: serving the API on http://%s (data in %s)\n", m.Addr(), cfg.DataDir)
+		// The demo stops before Close, so that its requests are not cut
+		// by the shutdown.
+		demoCtx, stopDemo := context.WithCancel(cmd.Context())
+		demoDone := make(chan struct{})
+		if o.demoFleet {
+			orgID, err := m.DemoOrgID(cmd.Context())
+			if err != nil {
+				stopDemo()
+				return errors.Join(err, m.Close())
+			}
+			go func() {
+				defer close(demoDone)
+				if err := m.RunDemo(demoCtx, orgID); err != nil {
+					logger.Error("demo stopped", slog.Any("error", err))
+				}
+			}()
+			fmt.Fprintf(stdout, "aipd: demo: %d simulated agents are sending events to organization %s; alerts appear within seconds: "+
+				"go run ./cmd/aip raw '/v2/alerts?status=active'\n", app.DemoAgents, orgID)
+		} else {
+			close(demoDone)
+		}
+		waitErr := m.Wait(cmd.Context())
+		stopDemo()
+		<-demoDone
+		if waitErr != nil {
+			logger.Error("aipd listener failed, shutting down", slog.Any("error", waitErr))
+		} else {
+			logger.Info("aipd shutting down", slog.Duration("timeout", m.Config.ShutdownTimeout))
+		}
+		return errors.Join(waitErr, m.Close())
+	}
+	return cmd
+}
+
+// config checks the parsed flags and the environment variables standing in
+// for the flags not given, and returns the server's configuration and log
+// level.
+func (o *serveOptions) config(cmd *cobra.Command) (app.Config, slog.Level, error) {
+	var level slog.Level
+	if err := o.env.check(cmd); err != nil {
+		return app.Config{}, level, err
+	}
+	cfg := o.cfg
+	if !cmd.Flags().Changed("smtp-password") {
+		cfg.SMTP.Password = os.Getenv("AIP_SMTP_PASSWORD")
+	}
+	if cfg.EventRetention < 0 {
+		return app.Config{}, level, fmt.Errorf("--event-retention %v: want a positive duration, or 0 to keep events forever", cfg.EventRetention)
+	}
+	var err error
+	if cfg.AgentMaxBodyBytes, err = parseBytes(o.agentMaxBody); err != nil || cfg.AgentMaxBodyBytes <= 0 {
+		name := "--agent-max-body"
+		if !cmd.Flags().Changed("agent-max-body") {
+			name = "--agent-max-body (or env AIP_AGENT_MAX_BODY)"
+		}
+		return app.Config{}, level, fmt.Errorf("%s %q: want a positive size in bytes such as 16777216 or 16MiB", name, o.agentMaxBody)
+	}
+	if cfg.MaxConcurrentIngests < 0 {
+		return app.Config{}, level, fmt.Errorf("--max-concurrent-ingests %d: want a positive number, or 0 for twice GOMAXPROCS", cfg.MaxConcurrentIngests)
+	}
+	if cfg.TrustedProxies, err = parsePrefixes(o.trustedProxies); err != nil {
+		return app.Config{}, level, err
+	}
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return app.Config{}, level, fmt.Errorf("--log-level: %w", err)
+	}
+	return cfg, level, nil
+}
+
+// addServeFlags defines the serve flags on cmd, with their defaults taken
+// from the AIP_* environment variables.
+func addServeFlags(cmd *cobra.Command) *serveOptions {
+	o := &serveOptions{env: envErrors{}}
+	cfg, env := &o.cfg, o.env
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", envOr("AIP_ADDR", "127.0.0.1:8080"), "API listen address (env AIP_ADDR)")
 	f.StringVar(&cfg.DataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
@@ -197,10 +232,12 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVar(&cfg.OrgRateLimit, "org-rate-limit", env.int("org-rate-limit", "AIP_ORG_RATE_LIMIT", 200), "requests per minute per organization (env AIP_ORG_RATE_LIMIT)")
 	f.IntVar(&cfg.IPRateLimit, "ip-rate-limit", env.int("ip-rate-limit", "AIP_IP_RATE_LIMIT", 1000), "requests per minute per client IP (env AIP_IP_RATE_LIMIT)")
 	f.DurationVar(&cfg.IPLockout, "ip-lockout", env.duration("ip-lockout", "AIP_IP_LOCKOUT", 15*time.Minute), "lockout of an IP over its limit (env AIP_IP_LOCKOUT)")
-	f.StringVar(&trustedProxies, "trusted-proxies", envOr("AIP_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed, comma separated (env AIP_TRUSTED_PROXIES)")
+	f.StringVar(&o.trustedProxies, "trusted-proxies", envOr("AIP_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For/-Proto are believed, comma separated (env AIP_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("AIP_PUBLIC_URL", ""), "URL clients call, fixing the Hawk host and port (env AIP_PUBLIC_URL)")
 	f.DurationVar(&cfg.AgentOfflineAfter, "agent-offline-after", env.duration("agent-offline-after", "AIP_AGENT_OFFLINE_AFTER", 5*time.Minute), "silence after which an agent counts as offline (env AIP_AGENT_OFFLINE_AFTER)")
 	f.DurationVar(&cfg.EventRetention, "event-retention", env.duration("event-retention", "AIP_EVENT_RETENTION", app.DefaultEventRetention), "how long events no alert links to are kept; 0 keeps them forever (env AIP_EVENT_RETENTION)")
+	f.StringVar(&o.agentMaxBody, "agent-max-body", envOr("AIP_AGENT_MAX_BODY", "16MiB"), "largest agent request body (an event batch) in bytes, or with a KiB, MiB or GiB suffix; 413 beyond (env AIP_AGENT_MAX_BODY)")
+	f.IntVar(&cfg.MaxConcurrentIngests, "max-concurrent-ingests", env.int("max-concurrent-ingests", "AIP_MAX_CONCURRENT_INGESTS", 0), "event batches processed at once, beyond which agents get 503 and retry; 0 means twice GOMAXPROCS (env AIP_MAX_CONCURRENT_INGESTS)")
 	f.StringVar(&cfg.SMTP.Host, "smtp-host", envOr("AIP_SMTP_HOST", ""), "SMTP server for invites; unset: invite links are logged (env AIP_SMTP_HOST)")
 	f.IntVar(&cfg.SMTP.Port, "smtp-port", env.int("smtp-port", "AIP_SMTP_PORT", 587), "SMTP port (env AIP_SMTP_PORT)")
 	f.StringVar(&cfg.SMTP.Username, "smtp-username", envOr("AIP_SMTP_USERNAME", ""), "SMTP user (env AIP_SMTP_USERNAME)")
@@ -208,10 +245,34 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&cfg.SMTP.Password, "smtp-password", "", "SMTP password (prefer env AIP_SMTP_PASSWORD, which ps does not show)")
 	f.StringVar(&cfg.SMTP.From, "smtp-from", envOr("AIP_SMTP_FROM", ""), "sender address of invite mails (env AIP_SMTP_FROM)")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("shutdown-timeout", "AIP_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight requests may take to finish on SIGTERM (env AIP_SHUTDOWN_TIMEOUT)")
-	f.StringVar(&logLevel, "log-level", envOr("AIP_LOG_LEVEL", "info"), "debug, info, warn or error (env AIP_LOG_LEVEL)")
+	f.StringVar(&o.logLevel, "log-level", envOr("AIP_LOG_LEVEL", "info"), "debug, info, warn or error (env AIP_LOG_LEVEL)")
 	f.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", env.bool("webhook-allow-private", "AIP_WEBHOOK_ALLOW_PRIVATE", false), "let alert webhooks reach loopback, private and link-local addresses (env AIP_WEBHOOK_ALLOW_PRIVATE)")
-	f.BoolVar(&demoFleet, "demo", env.bool("demo", "AIP_DEMO", false), fmt.Sprintf("run %d simulated agents that send events through the ingest API, so alerts appear within seconds (env AIP_DEMO=1)", app.DemoAgents))
-	return cmd
+	f.BoolVar(&o.demoFleet, "demo", env.bool("demo", "AIP_DEMO", false), fmt.Sprintf("run %d simulated agents that send events through the ingest API, so alerts appear within seconds (env AIP_DEMO=1)", app.DemoAgents))
+	return o
+}
+
+// parseBytes reads a size in bytes: a plain integer, or one with a KiB,
+// MiB or GiB suffix (case-insensitive, spaces allowed before it).
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(strings.ToLower(s), u.suffix) {
+			s, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse size: %w", err)
+	}
+	if n > math.MaxInt64/mult || n < math.MinInt64/mult {
+		return 0, fmt.Errorf("parse size: %s overflows", s)
+	}
+	return n * mult, nil
 }
 
 // parsePrefixes reads --trusted-proxies: CIDRs and bare addresses (a /32

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/hawk"
+	"github.com/aipsec/aip/internal/rules"
 	"github.com/aipsec/aip/internal/store/sqlite"
+	"github.com/google/go-cmp/cmp"
 )
 
 // crashServer is one aipd serve process of the kill -9 test.
@@ -184,6 +187,9 @@ func TestKillDuringIngest(t *testing.T) {
 
 	const cycles, batchSize = 3, 100
 	acked := map[sentEvent]bool{}
+	// ackedBodies holds every acknowledged batch in the order it was
+	// acknowledged, which is the order its events were committed.
+	var ackedBodies [][]byte
 	var pendingIDs []sentEvent
 	var pendingBody []byte
 	resent := 0
@@ -203,6 +209,7 @@ func TestKillDuringIngest(t *testing.T) {
 				for _, id := range pendingIDs {
 					acked[id] = true
 				}
+				ackedBodies = append(ackedBodies, pendingBody)
 				pendingIDs, pendingBody = nil, nil
 			}
 		}
@@ -219,6 +226,7 @@ func TestKillDuringIngest(t *testing.T) {
 			for _, id := range pendingIDs {
 				acked[id] = true
 			}
+			ackedBodies = append(ackedBodies, pendingBody)
 			pendingIDs, pendingBody = nil, nil
 			resent++
 		}
@@ -280,6 +288,95 @@ func TestKillDuringIngest(t *testing.T) {
 			}
 		}
 	})
+	t.Run("alerts are those of an uninterrupted run", func(t *testing.T) {
+		want := replayAlerts(t, store, orgID, creds.AgentID, ackedBodies)
+		var got []alertSummary
+		for _, a := range alerts {
+			got = append(got, alertSummary{Key: a.Key, CreatedAt: a.CreatedAt.UnixMilli(), EventCount: a.EventCount})
+		}
+		sortSummaries(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("alerts differ from an uninterrupted evaluation of the acknowledged events (-want +got):\n%s", diff)
+		}
+	})
 	t.Logf("%d events acknowledged over %d kills (%d batches re-sent after a restart), %d alerts, %d events linked",
 		len(acked), cycles, resent, len(alerts), len(linked))
+}
+
+// alertSummary is what must match between the crashed run and a replay.
+type alertSummary struct {
+	Key        string
+	CreatedAt  int64
+	EventCount int
+}
+
+func sortSummaries(s []alertSummary) {
+	slices.SortFunc(s, func(a, b alertSummary) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return cmpInt(a.CreatedAt, b.CreatedAt)
+	})
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// replayAlerts evaluates the acknowledged batches, in order, with the
+// organization's stored rules in one uninterrupted pass: the alerts the
+// server must have produced despite the kills.
+func replayAlerts(t *testing.T, store *sqlite.DB, orgID, agentID string, batches [][]byte) []alertSummary {
+	t.Helper()
+	list, err := store.ListRules(t.Context(), orgID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []rules.Rule
+	for _, r := range list {
+		rs = append(rs, rules.FromAPI(r).Rule)
+	}
+	eng, err := rules.NewEngine(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := rules.NewAggregator()
+	byKey := map[string]*alertSummary{}
+	var out []*alertSummary
+	ev := new(rules.Event)
+	for _, body := range batches {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(body, &raws); err != nil {
+			t.Fatal(err)
+		}
+		for _, raw := range raws {
+			if err := ev.Decode(raw); err != nil {
+				t.Fatal(err)
+			}
+			ts, _ := ev.Timestamp()
+			eng.Evaluate(ev, func(m rules.Match) {
+				d := agg.Observe(m, agentID, ts)
+				switch d.Kind {
+				case rules.NewAlert:
+					a := &alertSummary{Key: d.Key, CreatedAt: d.CreatedAt, EventCount: len(d.EventIDs)}
+					byKey[d.Key] = a
+					out = append(out, a)
+				case rules.Increment:
+					byKey[d.Key].EventCount++
+				}
+			})
+		}
+	}
+	summaries := make([]alertSummary, len(out))
+	for i, a := range out {
+		summaries[i] = *a
+	}
+	sortSummaries(summaries)
+	return summaries
 }

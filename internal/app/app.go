@@ -53,6 +53,13 @@ type Config struct {
 	// AgentOfflineAfter is the silence after which an agent counts as
 	// offline (5 minutes when zero).
 	AgentOfflineAfter time.Duration
+	// AgentMaxBodyBytes caps the body of an agent request, an event batch
+	// mostly (413 beyond); httpapi's 16 MiB when zero.
+	AgentMaxBodyBytes int64
+	// MaxConcurrentIngests bounds the event batches processed at once,
+	// beyond which ingest answers 503 with Retry-After; httpapi's twice
+	// GOMAXPROCS when zero.
+	MaxConcurrentIngests int
 
 	SMTP mail.Config
 
@@ -297,7 +304,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Mailer:            mailer,
 		Metrics:           metrics,
 		AgentOfflineAfter: cfg.AgentOfflineAfter,
+		AgentMaxBodyBytes: cfg.AgentMaxBodyBytes,
 		Logger:            m.Logger,
+
+		MaxConcurrentIngests: cfg.MaxConcurrentIngests,
 	})
 	if err != nil {
 		return err

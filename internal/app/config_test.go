@@ -1,8 +1,11 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -55,4 +58,45 @@ func TestConfigDefaults(t *testing.T) {
 			t.Errorf("server limits (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestAgentMaxBodyBytesReachesTheServer(t *testing.T) {
+	const limit = 1024
+	m := &Main{Config: Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AgentMaxBodyBytes: limit}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	// The body is read, and capped, before the Hawk header is checked, so
+	// an unknown agent id tells the cap (413) from the check (401).
+	tests := []struct {
+		name string
+		size int
+		want int
+	}{
+		{"answers 413 beyond the cap", limit + 1, http.StatusRequestEntityTooLarge},
+		{"reads a body within the cap", limit, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, "http://"+m.Addr()+"/agent/v1/events", bytes.NewReader(bytes.Repeat([]byte(" "), tt.size)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", `Hawk id="unknown", ts="1", nonce="n", mac="bWFj"`)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
 }

@@ -41,6 +41,11 @@ const (
 // that restarts keep adding to the same organization.
 func (c Config) DemoPath() string { return filepath.Join(c.DataDir, "demo.env") }
 
+// DemoAgentsPath is where the demo keeps its agents' credentials, so that
+// a restart reuses the enrolled agents instead of piling up new ones that
+// the old ones leave offline.
+func (c Config) DemoAgentsPath() string { return filepath.Join(c.DataDir, "demo-agents.json") }
+
 // DemoOrgID returns the organization the demo runs in: the one recorded in
 // demo.env, else the one this start bootstrapped, else the one of
 // credentials.env; the choice is then recorded in demo.env. Call it after
@@ -113,7 +118,7 @@ func (m *Main) RunDemo(ctx context.Context, orgID string) error {
 			return fmt.Errorf("demo: public URL: %w", err)
 		}
 	}
-	return runDemo(ctx, connect, sign, m.store, orgID, m.Logger)
+	return runDemo(ctx, connect, sign, m.store, orgID, m.Config.DemoAgentsPath(), m.Logger)
 }
 
 // RunDemo simulates a fleet of DemoAgents hosts in orgID through the real
@@ -127,7 +132,7 @@ func RunDemo(ctx context.Context, baseURL string, store aip.Store, orgID string,
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("demo: invalid base URL %q", baseURL)
 	}
-	return runDemo(ctx, u, u, store, orgID, logger)
+	return runDemo(ctx, u, u, store, orgID, "", logger)
 }
 
 // demoAgent is one enrolled simulated host.
@@ -148,7 +153,141 @@ type demoClient struct {
 	warnedOverflow bool
 }
 
-func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID string, logger *slog.Logger) error {
+// demoState is the content of DemoAgentsPath: the credentials of the
+// enrolled hosts of one organization, by hostname.
+type demoState struct {
+	OrgID  string                    `json:"orgId"`
+	Agents map[string]demoCredential `json:"agents"`
+}
+
+// demoCredential is what an enrollment answered.
+type demoCredential struct {
+	AgentID  string `json:"agentId"`
+	AgentKey string `json:"agentKey"`
+}
+
+// loadDemoState reads the state at path for orgID; a missing file, an
+// empty path or a state of another organization give an empty state.
+func loadDemoState(path, orgID string) (*demoState, error) {
+	st := &demoState{OrgID: orgID, Agents: map[string]demoCredential{}}
+	if path == "" {
+		return st, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var got demoState
+	if err := json.Unmarshal(b, &got); err != nil {
+		return nil, fmt.Errorf("read %s: %w (delete it to enroll new demo agents)", path, err)
+	}
+	if got.OrgID != orgID {
+		return st, nil
+	}
+	for host, c := range got.Agents {
+		if c.AgentID != "" && c.AgentKey != "" {
+			st.Agents[host] = c
+		}
+	}
+	return st, nil
+}
+
+// save writes st to path atomically, readable by the owner only, as it
+// holds agent keys; an empty path saves nothing.
+func (st *demoState) save(path string) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode demo agents: %w", err)
+	}
+	return writeSecretFile(path, string(b)+"\n")
+}
+
+// demoStatusError is an agent API answer other than the expected status.
+type demoStatusError struct {
+	path   string
+	status int
+	text   string
+	body   []byte
+}
+
+func (e *demoStatusError) Error() string {
+	return fmt.Sprintf("%s answered %s: %s", e.path, e.text, bytes.TrimSpace(e.body))
+}
+
+// fleet returns the enrolled hosts of fleet: the ones state holds
+// credentials for and whose first heartbeat succeeds are reused, the
+// others (unknown, or revoked: the heartbeat answers 401) enroll with a
+// deploy key created when the first of them needs it. The state is saved
+// when an enrollment changed it. It returns nil agents and no error when
+// ctx ends.
+func (c *demoClient) fleet(ctx context.Context, store aip.Store, orgID, statePath string, fleet *demo.Fleet) ([]*demoAgent, error) {
+	st, err := loadDemoState(statePath, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		agents    []*demoAgent
+		deployKey string
+		changed   bool
+		reused    int
+	)
+	for _, h := range fleet.Hosts() {
+		if cred, ok := st.Agents[h.Hostname]; ok {
+			a := &demoAgent{host: h, creds: hawk.Credentials{ID: cred.AgentID, Key: []byte(cred.AgentKey)}}
+			err := c.heartbeat(ctx, a)
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			var se *demoStatusError
+			switch {
+			case err == nil:
+				a.lastBeat = time.Now()
+				agents = append(agents, a)
+				reused++
+				continue
+			case !errors.As(err, &se) || se.status != http.StatusUnauthorized:
+				// Not a verdict on the credentials: keep them, the
+				// heartbeat is tried again on the next tick.
+				c.logger.Warn("demo heartbeat failed", slog.String("hostname", h.Hostname), slog.Any("error", err))
+				agents = append(agents, a)
+				reused++
+				continue
+			}
+			c.logger.Info("demo agent no longer accepted; enrolling it again",
+				slog.String("hostname", h.Hostname), slog.String("agent_id", cred.AgentID))
+		}
+		if deployKey == "" {
+			if deployKey, err = CreateDeployKey(ctx, store, orgID); err != nil {
+				return nil, err
+			}
+		}
+		a, err := c.enroll(ctx, deployKey, h)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("enroll %s: %w", h.Hostname, err)
+		}
+		agents = append(agents, a)
+		st.Agents[h.Hostname] = demoCredential{AgentID: a.creds.ID, AgentKey: string(a.creds.Key)}
+		changed = true
+	}
+	if changed {
+		if err := st.save(statePath); err != nil {
+			return nil, err
+		}
+	}
+	c.logger.Info("demo fleet enrolled", slog.String("org_id", orgID), slog.Int("agents", len(agents)),
+		slog.Int("reused", reused))
+	return agents, nil
+}
+
+func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID, statePath string, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -165,25 +304,16 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 	}
 	defer c.http.CloseIdleConnections()
 
-	deployKey, err := CreateDeployKey(ctx, store, orgID)
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
 	// A fresh seed per run: event ids derive from the seed, and a restart
 	// replaying the ids of the last run would be taken for duplicates.
 	fleet := demo.NewFleet(rand.Int64(), DemoAgents)
-	var agents []*demoAgent
-	for _, h := range fleet.Hosts() {
-		a, err := c.enroll(ctx, deployKey, h)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("demo: enroll %s: %w", h.Hostname, err)
-		}
-		agents = append(agents, a)
+	agents, err := c.fleet(ctx, store, orgID, statePath, fleet)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
-	logger.Info("demo fleet enrolled", slog.String("org_id", orgID), slog.Int("agents", len(agents)))
+	if agents == nil {
+		return nil
+	}
 
 	prev := time.Now()
 	t := time.NewTicker(demoTick)
@@ -316,7 +446,7 @@ func (c *demoClient) post(ctx context.Context, a *demoAgent, path string, body [
 		return err
 	}
 	if resp.StatusCode != want {
-		return fmt.Errorf("%s answered %s: %s", path, resp.Status, bytes.TrimSpace(got))
+		return &demoStatusError{path: path, status: resp.StatusCode, text: resp.Status, body: got}
 	}
 	if err := hawk.VerifyResponse(a.creds.Key, art, resp.Header.Get("Server-Authorization"), resp.Header.Get("Content-Type"), got); err != nil {
 		return fmt.Errorf("%s: response not authentic: %w", path, err)

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/client"
 	"github.com/aipsec/aip/internal/app"
 )
@@ -124,4 +127,121 @@ func TestDemoOrgID(t *testing.T) {
 	if got2, err := again.DemoOrgID(context.Background()); err != nil || got2 != got {
 		t.Errorf("restart: DemoOrgID = %q, %v; want %q", got2, err, got)
 	}
+}
+
+// runDemoOnline runs inst's demo in orgID until DemoAgents agents have
+// reported since the demo started, stops it, and returns every agent of
+// the organization and the ids of the online ones by hostname.
+func runDemoOnline(t *testing.T, inst *instance, orgID string) (all []*aip.Agent, online map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Agent times are kept in milliseconds.
+	since := time.Now().Truncate(time.Millisecond).Add(-time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- inst.RunDemo(ctx, orgID) }()
+	deadline := time.Now().Add(demoBound)
+	for {
+		list, err := inst.Store().ListAgents(ctx, aip.AgentFilter{OrgID: orgID, Status: aip.AgentOnline, OnlineSince: since, Limit: 100})
+		if err != nil {
+			t.Fatalf("list agents: %v", err)
+		}
+		if len(list) >= app.DemoAgents {
+			online = map[string]string{}
+			for _, a := range list {
+				online[a.Hostname] = a.ID
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("RunDemo returned early: %v\nlogs:\n%s", err, inst.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %d agents reported (want %d)\nlogs:\n%s", demoBound, len(list), app.DemoAgents, inst.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunDemo returned %v after its context ended, want nil", err)
+		}
+	case <-time.After(demoBound):
+		t.Fatal("RunDemo did not return after its context ended")
+	}
+	all, err := inst.Store().ListAgents(context.Background(), aip.AgentFilter{OrgID: orgID, Limit: 100})
+	if err != nil {
+		t.Fatalf("list agents: %v", err)
+	}
+	return all, online
+}
+
+func TestRunDemoReusesItsAgents(t *testing.T) {
+	dir := t.TempDir()
+	first := start(t, app.Config{DataDir: dir})
+	orgID := first.Bootstrap.OrgID
+	_, enrolled := runDemoOnline(t, first, orgID)
+	if got := len(enrolled); got != app.DemoAgents {
+		t.Fatalf("first start: %d hosts online (%v), want %d", got, enrolled, app.DemoAgents)
+	}
+	fi, err := os.Stat(first.Config.DemoAgentsPath())
+	if err != nil {
+		t.Fatalf("demo agents file: %v", err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("demo agents file mode %v, want 0600", mode)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("keeps the agents across a restart", func(t *testing.T) {
+		again := start(t, app.Config{DataDir: dir})
+		all, online := runDemoOnline(t, again, orgID)
+		if diff := cmp.Diff(enrolled, online); diff != "" {
+			t.Errorf("online agents by hostname (-first start +restart):\n%s", diff)
+		}
+		if len(all) != app.DemoAgents {
+			t.Errorf("%d agents in the organization, want %d", len(all), app.DemoAgents)
+		}
+		if err := again.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("enrolls a revoked host again", func(t *testing.T) {
+		again := start(t, app.Config{DataDir: dir})
+		revoked := enrolled["bastion"]
+		if err := again.Store().RevokeAgent(context.Background(), orgID, revoked); err != nil {
+			t.Fatalf("revoke agent: %v", err)
+		}
+		all, online := runDemoOnline(t, again, orgID)
+		if online["bastion"] == "" || online["bastion"] == revoked {
+			t.Errorf("bastion online as %q, want a new agent replacing the revoked %s", online["bastion"], revoked)
+		}
+		for _, h := range []string{"web-1", "db-1"} {
+			if online[h] != enrolled[h] {
+				t.Errorf("%s online as %q, want the kept agent %s", h, online[h], enrolled[h])
+			}
+		}
+		if len(all) != app.DemoAgents+1 {
+			t.Errorf("%d agents in the organization, want %d: the fleet and the revoked one", len(all), app.DemoAgents+1)
+		}
+		if err := again.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		// The replacement is remembered: the next start enrolls nobody.
+		last := start(t, app.Config{DataDir: dir})
+		all2, online2 := runDemoOnline(t, last, orgID)
+		if diff := cmp.Diff(online, online2); diff != "" {
+			t.Errorf("online agents by hostname after the re-enrollment (-before +after restart):\n%s", diff)
+		}
+		if len(all2) != len(all) {
+			t.Errorf("%d agents in the organization, want still %d", len(all2), len(all))
+		}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/aipsec/aip"
 )
 
 // Event retention defaults.
@@ -40,6 +42,27 @@ func (m *Main) PurgeExpiredEvents(ctx context.Context, cutoff time.Time) (int, e
 	}
 }
 
+// PurgeExpiredWindows deletes the rule engine's windows that ended before
+// cutoff, in batches, and returns how many it deleted. The retention job
+// calls it with now - aip.AlertWindowRetention, the horizon beyond which
+// the engine no longer loads them.
+func (m *Main) PurgeExpiredWindows(ctx context.Context, cutoff time.Time) (int, error) {
+	if m.store == nil {
+		return 0, errors.New("app: PurgeExpiredWindows before Open")
+	}
+	total := 0
+	for {
+		n, err := m.store.DeleteExpiredAlertWindows(ctx, cutoff, retentionBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("purge windows ended before %v: %w", cutoff, err)
+		}
+		if n < retentionBatch {
+			return total, nil
+		}
+	}
+}
+
 // startRetention sweeps expired events once now and then every
 // RetentionInterval until Close; with retention disabled it starts nothing.
 func (m *Main) startRetention() {
@@ -59,7 +82,11 @@ func (m *Main) startRetention() {
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		for {
-			n, err := m.PurgeExpiredEvents(ctx, time.Now().Add(-m.Config.EventRetention))
+			now := time.Now()
+			if _, err := m.PurgeExpiredWindows(ctx, now.Add(-aip.AlertWindowRetention)); err != nil && ctx.Err() == nil {
+				m.Logger.Error("alert window sweep failed", slog.Any("error", err))
+			}
+			n, err := m.PurgeExpiredEvents(ctx, now.Add(-m.Config.EventRetention))
 			switch {
 			case err != nil && ctx.Err() == nil:
 				// Logged and retried next tick: a failed sweep only delays

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +97,38 @@ func TestPurgeExpiredEvents(t *testing.T) {
 		}
 		checkRetained(t, inst.Store(), orgID, evs, alert)
 	})
+}
+
+func TestPurgeExpiredWindows(t *testing.T) {
+	inst := start(t, app.Config{})
+	s, orgID := inst.Store(), inst.Bootstrap.OrgID
+	now := time.Now()
+	windows := []*aip.AlertWindow{
+		{Key: "old", WindowStart: now.Add(-30 * time.Hour), WindowEnd: now.Add(-29 * time.Hour), Count: 1},
+		{Key: "recent", WindowStart: now.Add(-2 * time.Hour), WindowEnd: now.Add(-time.Hour), Count: 1},
+		{Key: "open", WindowStart: now, WindowEnd: now.Add(time.Hour), Count: 1},
+	}
+	_, err := s.IngestEvents(t.Context(), orgID, []*aip.Event{retentionEvent(now)},
+		func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+			return &aip.Evaluation{Windows: windows}, nil
+		})
+	if err != nil {
+		t.Fatalf("IngestEvents: %v", err)
+	}
+	n, err := inst.PurgeExpiredWindows(t.Context(), now.Add(-aip.AlertWindowRetention))
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeExpiredWindows = %d, %v; want 1", n, err)
+	}
+	left, err := s.ListAlertWindows(t.Context(), orgID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range left {
+		got = append(got, w.Key)
+	}
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"open", "recent"}, got); diff != "" {
+		t.Errorf("windows left (-want +got):\n%s", diff)
+	}
 }

@@ -242,9 +242,9 @@ type ingestResult struct {
 }
 
 // ingestEvents answers POST /agent/v1/events. The 202 comes only after the
-// events are committed; evaluation then runs on the fresh ones before the
-// answer, so that a busy rule engine slows agents down rather than piling
-// up work in memory.
+// events are committed together with their evaluation (pipeline.ingest), so
+// that a busy rule engine slows agents down rather than piling up work in
+// memory, and an acknowledged event has had its effect on alerts.
 func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, a *agentPrincipal) {
 	select {
 	case s.ingestSlots <- struct{}{}:
@@ -276,26 +276,16 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, a *agentPr
 		res.Rejected = []ingest.Rejection{}
 	}
 	if len(evs) > 0 {
-		fresh, err := s.cfg.Store.InsertEvents(r.Context(), a.OrgID, evs)
+		// An agent hanging up must not cut a batch in the middle of its
+		// evaluation; the transaction makes it all or nothing anyway.
+		fresh, err := s.pipeline.ingest(context.WithoutCancel(r.Context()), a.OrgID, a.AgentID, evs, now)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		var todo []*aip.Event
-		for i, f := range fresh {
-			if f {
-				todo = append(todo, evs[i])
-			} else {
+		for _, f := range fresh {
+			if !f {
 				res.Duplicates++
-			}
-		}
-		if len(todo) > 0 {
-			// The events are durable: a failing evaluation is logged, not
-			// answered, or the agent would resend events already stored. An
-			// agent hanging up must not cut the evaluation of stored events.
-			if err := s.pipeline.process(context.WithoutCancel(r.Context()), a.OrgID, a.AgentID, todo, now); err != nil {
-				s.logger.ErrorContext(r.Context(), "evaluate events", slog.String("org_id", a.OrgID),
-					slog.String("agent_id", a.AgentID), slog.Any("error", err))
 			}
 		}
 	}

@@ -166,6 +166,8 @@ type harness struct {
 	reg     *prometheus.Registry
 	http    *http.Client
 	limiter *ratelimit.Memory
+	// cfg is what the server was built with, for restart.
+	cfg httpapi.Config
 }
 
 // masterKey is fixed so that sealed keys and page tokens are reproducible.
@@ -210,6 +212,7 @@ func newHarness(t testing.TB, opts ...func(*httpapi.Config)) *harness {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	h.cfg = cfg
 	h.srv, err = httpapi.New(cfg)
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)

@@ -163,9 +163,14 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowIP charges the per-IP limit, sets the rate-limit headers and answers
-// 429 when the IP is over its limit or locked out.
+// 429 when the IP is over its limit or locked out. The agent API has its
+// own bucket and limit per IP (Config.AgentIPLimit).
 func (s *Server) allowIP(w http.ResponseWriter, r *http.Request, ip netip.Addr) bool {
-	res, err := s.lockout.Allow(r.Context(), "ip:"+ip.String(), s.cfg.IPLimit)
+	key, lim := "ip:"+ip.String(), s.cfg.IPLimit
+	if strings.HasPrefix(r.URL.Path, "/agent/") {
+		key, lim = "agent-ip:"+ip.String(), s.cfg.AgentIPLimit
+	}
+	res, err := s.lockout.Allow(r.Context(), key, lim)
 	if err != nil {
 		// A broken limiter must not take the API down with it; log and let
 		// the request through (the org limit still applies after auth).

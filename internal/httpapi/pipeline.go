@@ -11,15 +11,16 @@ import (
 	"github.com/aipsec/aip/internal/rules"
 )
 
-// pipeline turns freshly stored events into alerts: a rule engine per
-// organization, built from its rules and cached until they change, and a
-// windowing aggregator per organization.
+// pipeline turns events into alerts: a rule engine per organization, built
+// from its rules and cached until they change, and a windowing aggregator
+// per organization whose state is a cache of the windows in the store.
 //
-// Not yet crash-safe: events are evaluated after InsertEvents commits, so
-// events stored just before the process dies are never evaluated; and the
-// windows below their threshold (plus the key → alert mapping of firing
-// windows) live only in memory, so a restart forgets them and a later match
-// opens a new window (and, above threshold, a new alert).
+// Events are evaluated inside the transaction that stores them, and the
+// alerts, links and windows they change commit with them (IngestEvents):
+// an event is stored if and only if its effect is, so a crash loses
+// neither and a re-sent event, never fresh again, never counts twice. When
+// a transaction fails, memory may be ahead of the store, so the
+// organization's windows are dropped and reloaded from the store.
 type pipeline struct {
 	store  aip.Store
 	logger *slog.Logger
@@ -29,17 +30,18 @@ type pipeline struct {
 }
 
 // orgPipeline is one organization's evaluation state. Its mutex is held
-// for a whole batch: decisions of one key must reach the store in order
-// (the alert exists before it is incremented).
+// for a whole batch, store transaction included: batches of one
+// organization are evaluated in the order they commit.
 type orgPipeline struct {
 	mu sync.Mutex
 	// engine is nil when it must be (re)built from the store.
 	engine *rules.Engine
-	agg    *rules.Aggregator
+	// agg is nil when the windows must be (re)loaded from the store.
+	agg *rules.Aggregator
 	// alerts maps the key of a firing window to its stored alert id.
 	alerts map[string]string
 	// pending holds the time of events counted below a threshold, which
-	// CreateAlert needs (an event is identified by id and time).
+	// linking needs (an event is identified by id and time).
 	pending map[string]pendingEvent
 	// lastExpire is when windows were last expired (epoch ms).
 	lastExpire int64
@@ -50,10 +52,6 @@ type pendingEvent struct {
 	arrival int64 // epoch ms, for pruning
 }
 
-// stateTTL is how long window state and pending events are kept after
-// their window or arrival: longer than any rule window.
-const stateTTL = 25 * time.Hour
-
 func newPipeline(store aip.Store, logger *slog.Logger) *pipeline {
 	return &pipeline{store: store, logger: logger, orgs: make(map[string]*orgPipeline)}
 }
@@ -63,7 +61,7 @@ func (p *pipeline) org(orgID string) *orgPipeline {
 	defer p.mu.Unlock()
 	o := p.orgs[orgID]
 	if o == nil {
-		o = &orgPipeline{agg: rules.NewAggregator(), alerts: make(map[string]string), pending: make(map[string]pendingEvent)}
+		o = &orgPipeline{}
 		p.orgs[orgID] = o
 	}
 	return o
@@ -110,15 +108,16 @@ func (p *pipeline) buildEngine(ctx context.Context, orgID string) (*rules.Engine
 	return eng, nil
 }
 
-// process evaluates the fresh events of one agent, all stored already, with
-// the rulesets the agent runs, and records the resulting alerts.
-func (p *pipeline) process(ctx context.Context, orgID, agentID string, evs []*aip.Event, arrival time.Time) error {
+// ingest stores the events of one agent and, in the same transaction,
+// evaluates the fresh ones with the rulesets the agent runs and records
+// what they change. It returns which events were fresh.
+func (p *pipeline) ingest(ctx context.Context, orgID, agentID string, evs []*aip.Event, arrival time.Time) ([]bool, error) {
 	rulesets, err := p.store.ListRulesets(ctx, orgID, agentID)
 	if err != nil {
-		return fmt.Errorf("rulesets of agent %s: %w", agentID, err)
+		return nil, fmt.Errorf("rulesets of agent %s: %w", agentID, err)
 	}
 	if len(rulesets) == 0 {
-		return nil
+		return p.store.InsertEvents(ctx, orgID, evs)
 	}
 	rulesetIDs := make([]string, len(rulesets))
 	for i, rs := range rulesets {
@@ -128,18 +127,84 @@ func (p *pipeline) process(ctx context.Context, orgID, agentID string, evs []*ai
 	o := p.org(orgID)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err := p.load(ctx, o, orgID, arrival); err != nil {
+		return nil, err
+	}
+	fresh, err := p.store.IngestEvents(ctx, orgID, evs, func(ctx context.Context, fresh []*aip.Event) (*aip.Evaluation, error) {
+		return p.evaluate(ctx, o, orgID, agentID, rulesetIDs, fresh, arrival)
+	})
+	if err != nil {
+		// Nothing was stored, but the windows may have moved: reload them.
+		o.agg = nil
+		return nil, err
+	}
+	return fresh, nil
+}
+
+// load builds o's engine and loads its windows from the store when they
+// are not in memory.
+func (p *pipeline) load(ctx context.Context, o *orgPipeline, orgID string, arrival time.Time) error {
 	if o.engine == nil {
-		if o.engine, err = p.buildEngine(ctx, orgID); err != nil {
+		eng, err := p.buildEngine(ctx, orgID)
+		if err != nil {
 			return err
 		}
+		o.engine = eng
 	}
+	if o.agg != nil {
+		return nil
+	}
+	ws, err := p.store.ListAlertWindows(ctx, orgID, arrival.Add(-aip.AlertWindowRetention))
+	if err != nil {
+		return fmt.Errorf("load windows of %s: %w", orgID, err)
+	}
+	agg := rules.NewAggregator()
+	o.alerts = make(map[string]string, len(ws))
+	o.pending = make(map[string]pendingEvent)
+	arrivalMS := arrival.UnixMilli()
+	for _, w := range ws {
+		st := rules.WindowState{
+			WindowStart: w.WindowStart.UnixMilli(), WindowEnd: w.WindowEnd.UnixMilli(), Count: w.Count,
+			FirstEventAt: w.FirstEventAt.UnixMilli(), LastEventAt: w.LastEventAt.UnixMilli(),
+			Alerting: w.Alerting, Dismissed: w.Dismissed,
+		}
+		for _, e := range w.Pending {
+			st.PendingEventIDs = append(st.PendingEventIDs, e.ID)
+			o.pending[e.ID] = pendingEvent{time: e.Time, arrival: arrivalMS}
+		}
+		agg.Restore(w.Key, st)
+		if w.AlertID != "" {
+			o.alerts[w.Key] = w.AlertID
+		}
+	}
+	o.agg = agg
+	return nil
+}
+
+// batchEval accumulates the Evaluation of one batch.
+type batchEval struct {
+	out aip.Evaluation
+	// links indexes out.Links by alert id.
+	links map[string]int
+	// touched lists the keys whose window changed, in first-change order.
+	touched []string
+	seen    map[string]bool
+	// created are the alerts of this batch, not readable from the store
+	// before it commits; checked are the alerts known not dismissed.
+	created, checked map[string]bool
+}
+
+// evaluate runs the engine over the fresh events of one agent, in order,
+// inside the store transaction that stores them.
+func (p *pipeline) evaluate(ctx context.Context, o *orgPipeline, orgID, agentID string, rulesetIDs []string,
+	evs []*aip.Event, arrival time.Time) (*aip.Evaluation, error) {
 	arrivalMS := arrival.UnixMilli()
 	o.expire(arrivalMS)
-
 	byID := make(map[string]*aip.Event, len(evs))
 	for _, e := range evs {
 		byID[e.ID] = e
 	}
+	b := &batchEval{links: map[string]int{}, seen: map[string]bool{}, created: map[string]bool{}, checked: map[string]bool{}}
 	var firstErr error
 	ev := new(rules.Event)
 	for _, e := range evs {
@@ -149,29 +214,58 @@ func (p *pipeline) process(ctx context.Context, orgID, agentID string, evs []*ai
 			continue
 		}
 		o.engine.EvaluateRulesets(ev, rulesetIDs, func(m rules.Match) {
+			if firstErr != nil {
+				return
+			}
 			d := o.agg.Observe(m, agentID, arrivalMS)
 			if d.Kind == rules.Increment {
 				var err error
-				if d, err = o.unlessDismissed(ctx, p.store, orgID, agentID, m, d, arrivalMS); err != nil && firstErr == nil {
+				if d, err = o.unlessDismissed(ctx, p.store, b, orgID, agentID, m, d, arrivalMS); err != nil {
 					firstErr = err
+					return
 				}
 			}
-			if err := o.apply(ctx, p.store, orgID, agentID, m, d, e, byID, arrivalMS, p.alertPayload); err != nil && firstErr == nil {
-				firstErr = err
+			if !b.seen[d.Key] {
+				b.seen[d.Key] = true
+				b.touched = append(b.touched, d.Key)
 			}
+			o.apply(ctx, b, orgID, agentID, m, d, e, byID, arrivalMS, p.alertPayload)
 		})
+		if firstErr != nil {
+			return nil, firstErr
+		}
 	}
-	return firstErr
+	for _, k := range b.touched {
+		b.out.Windows = append(b.out.Windows, o.window(k))
+	}
+	return &b.out, nil
+}
+
+// window returns the store form of key's window.
+func (o *orgPipeline) window(key string) *aip.AlertWindow {
+	st, _ := o.agg.State(key)
+	w := &aip.AlertWindow{
+		Key: key, WindowStart: time.UnixMilli(st.WindowStart).UTC(), WindowEnd: time.UnixMilli(st.WindowEnd).UTC(),
+		Count: st.Count, FirstEventAt: time.UnixMilli(st.FirstEventAt).UTC(), LastEventAt: time.UnixMilli(st.LastEventAt).UTC(),
+		Alerting: st.Alerting, Dismissed: st.Dismissed, AlertID: o.alerts[key],
+	}
+	for _, id := range st.PendingEventIDs {
+		if pe, ok := o.pending[id]; ok {
+			w.Pending = append(w.Pending, aip.EventRef{ID: id, Time: pe.time})
+		}
+	}
+	return w
 }
 
 // unlessDismissed turns an Increment of an alert that was dismissed
 // through the API into the NewAlert of a fresh window: a dismissed alert
 // stays closed and the next match opens another (DECISIONS.md, "Alerts").
-// Dismissals happen in the store, so the alert is read back to learn it.
-func (o *orgPipeline) unlessDismissed(ctx context.Context, store aip.Store, orgID, agentID string, m rules.Match,
-	d rules.Decision, arrivalMS int64) (rules.Decision, error) {
+// Dismissals happen in the store, so the alert is read back to learn it,
+// once per batch.
+func (o *orgPipeline) unlessDismissed(ctx context.Context, store aip.Store, b *batchEval, orgID, agentID string,
+	m rules.Match, d rules.Decision, arrivalMS int64) (rules.Decision, error) {
 	id, ok := o.alerts[d.Key]
-	if !ok {
+	if !ok || b.created[id] || b.checked[id] {
 		return d, nil
 	}
 	a, err := store.FindAlert(ctx, orgID, id)
@@ -179,6 +273,7 @@ func (o *orgPipeline) unlessDismissed(ctx context.Context, store aip.Store, orgI
 		return d, fmt.Errorf("read alert %s: %w", id, err)
 	}
 	if !a.IsDismissed {
+		b.checked[id] = true
 		return d, nil
 	}
 	o.agg.Dismiss(d.Key)
@@ -186,12 +281,11 @@ func (o *orgPipeline) unlessDismissed(ctx context.Context, store aip.Store, orgI
 	return o.agg.Observe(m, agentID, arrivalMS), nil
 }
 
-// apply records one decision: a Pending event is remembered, a NewAlert is
-// stored with the events that formed it and, in the same transaction, its
-// webhook deliveries (body from payload), an Increment links the event to
-// the window's alert.
-func (o *orgPipeline) apply(ctx context.Context, store aip.Store, orgID, agentID string, m rules.Match, d rules.Decision,
-	e *aip.Event, batch map[string]*aip.Event, arrivalMS int64, payload func(context.Context, *aip.Alert) []byte) error {
+// apply records one decision in the batch: a Pending event is remembered,
+// a NewAlert is created with the events that formed it and its webhook
+// body (from payload), an Increment links the event to the window's alert.
+func (o *orgPipeline) apply(ctx context.Context, b *batchEval, orgID, agentID string, m rules.Match, d rules.Decision,
+	e *aip.Event, batch map[string]*aip.Event, arrivalMS int64, payload func(context.Context, *aip.Alert) []byte) {
 	switch d.Kind {
 	case rules.Pending:
 		o.pending[e.ID] = pendingEvent{time: e.Time, arrival: arrivalMS}
@@ -210,30 +304,33 @@ func (o *orgPipeline) apply(ctx context.Context, store aip.Store, orgID, agentID
 			aggs[i] = aip.Aggregate{FieldName: a.FieldName, Value: a.Value}
 		}
 		a := &aip.Alert{
-			OrgID: orgID, Title: d.Title, DataSource: aip.DataSourceAgent,
+			ID: aip.NewUUID(), OrgID: orgID, Title: d.Title, DataSource: aip.DataSourceAgent,
 			CreatedAt: aip.Time{Time: time.UnixMilli(d.CreatedAt).UTC()}, Severity: m.Rule.Severity,
 			AgentID: agentID, RuleID: m.Rule.ID, RulesetID: m.Rule.RulesetID, Aggregates: aggs,
 			EventCount: len(linked), ExpiresAt: aip.Time{Time: time.UnixMilli(d.ExpiresAt).UTC()},
 			LastEventAt: aip.Time{Time: time.UnixMilli(d.LastEventAt).UTC()}, Key: d.Key,
 		}
-		// The id goes into the webhook payload, which is stored with the
-		// alert in one transaction.
-		a.ID = aip.NewUUID()
-		if err := store.CreateAlert(ctx, a, linked, payload(ctx, a)); err != nil {
-			return fmt.Errorf("create alert for rule %s: %w", m.Rule.ID, err)
-		}
+		b.out.Alerts = append(b.out.Alerts, aip.NewAlert{Alert: a, Events: linked, WebhookBody: payload(ctx, a)})
+		b.created[a.ID] = true
 		o.alerts[d.Key] = a.ID
 	case rules.Increment:
 		id, ok := o.alerts[d.Key]
 		if !ok {
-			return nil
+			return
 		}
-		ev := &aip.Event{ID: e.ID, OrgID: orgID, Time: e.Time}
-		if _, err := store.AddAlertEvents(ctx, orgID, id, []*aip.Event{ev}, time.UnixMilli(d.LastEventAt).UTC()); err != nil {
-			return fmt.Errorf("add event to alert %s: %w", id, err)
+		last := time.UnixMilli(d.LastEventAt).UTC()
+		i, ok := b.links[id]
+		if !ok {
+			i = len(b.out.Links)
+			b.links[id] = i
+			b.out.Links = append(b.out.Links, aip.AlertLink{AlertID: id})
+		}
+		l := &b.out.Links[i]
+		l.Events = append(l.Events, &aip.Event{ID: e.ID, OrgID: orgID, Time: e.Time})
+		if last.After(l.LastEventAt) {
+			l.LastEventAt = last
 		}
 	}
-	return nil
 }
 
 // alertPayload builds the webhook payload of a new alert before it is
@@ -258,13 +355,13 @@ func (p *pipeline) alertPayload(ctx context.Context, a *aip.Alert) []byte {
 }
 
 // expire drops, at most once a minute, the windows and pending events that
-// ended more than stateTTL ago, so that memory follows the live windows.
+// ended more than aip.AlertWindowRetention ago, so that memory follows the live windows.
 func (o *orgPipeline) expire(nowMS int64) {
 	if nowMS-o.lastExpire < time.Minute.Milliseconds() {
 		return
 	}
 	o.lastExpire = nowMS
-	cutoff := nowMS - stateTTL.Milliseconds()
+	cutoff := nowMS - aip.AlertWindowRetention.Milliseconds()
 	if o.agg.Expire(cutoff) > 0 {
 		for k := range o.alerts {
 			if _, ok := o.agg.State(k); !ok {

@@ -373,3 +373,49 @@ func TestHawkHostAndPort(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentAPIHasItsOwnIPBucket(t *testing.T) {
+	h := newHarness(t, func(c *httpapi.Config) {
+		c.IPLimit = ratelimit.PerMinute(3)
+		c.AgentIPLimit = ratelimit.PerMinute(8)
+	})
+	org, key := h.newAgentOrg(t, "A")
+	a := h.enrollAgent(t, key, "web-1") // 1 of the agent bucket
+	owner := h.newAccount(t, org, "owner@a.example", aip.RoleOwner)
+	ts := epoch.UnixMilli() - 10
+
+	t.Run("a fleet behind one address is not held to the user limit", func(t *testing.T) {
+		for i := range 6 {
+			r := h.agentPost(t, h.ctx(t), a, "/agent/v1/events", []byte("["+sudoEvent(t, a.UserID, ts+int64(i))+"]"), "application/json", "")
+			if r.Status != http.StatusAccepted {
+				t.Fatalf("batch %d: status %d, want 202", i+1, r.Status)
+			}
+			if got := r.Header.Get("X-Rate-Limit-Limit"); got != "8" {
+				t.Errorf("batch %d: X-Rate-Limit-Limit %s, want the agent limit 8", i+1, got)
+			}
+		}
+	})
+	t.Run("users of the same address keep their own budget", func(t *testing.T) {
+		for i := range 3 {
+			if r, _ := h.signedDo(t, owner, http.MethodGet, selfTestPath, nil); r.Status != http.StatusOK {
+				t.Fatalf("request %d: status %d, want 200", i+1, r.Status)
+			}
+		}
+		if r, _ := h.signedDo(t, owner, http.MethodGet, selfTestPath, nil); r.Status != http.StatusTooManyRequests {
+			t.Errorf("4th user request: status %d, want 429", r.Status)
+		}
+	})
+	t.Run("the agent bucket has a limit too", func(t *testing.T) {
+		r := h.agentPost(t, h.ctx(t), a, "/agent/v1/events", []byte("["+sudoEvent(t, a.UserID, ts+100)+"]"), "application/json", "")
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("8th agent request: status %d, want 202", r.Status)
+		}
+		body := []byte("[" + sudoEvent(t, a.UserID, ts+101) + "]")
+		req := h.rawRequest(h.ctx(t), t, http.MethodPost, "/agent/v1/events", body)
+		req.Header.Set("Content-Type", "application/json")
+		h.sign(t, req, a, body, nil)
+		if r := h.do(t, req); r.Status != http.StatusTooManyRequests {
+			t.Errorf("9th agent request: status %d, want 429", r.Status)
+		}
+	})
+}

@@ -80,5 +80,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("path", r.URL.Path),
 			slog.Any("error", err))
 	}
+	if status == http.StatusServiceUnavailable {
+		// Unavailable is temporary by definition: say when to come back.
+		w.Header().Set("Retry-After", "1")
+	}
 	writeErrorMessage(w, status, aip.ErrorMessage(err))
 }

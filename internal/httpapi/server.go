@@ -43,6 +43,11 @@ type Config struct {
 	// locks the IP out for IPLockout.
 	IPLimit   ratelimit.Limit
 	IPLockout time.Duration
+	// AgentIPLimit replaces IPLimit on the agent API (/agent/v1/…), in its
+	// own bucket: a fleet behind one NAT address sends far more requests
+	// than people do, and must not lock its owners out of the v2 API or
+	// be locked out by them (60,000 a minute when zero).
+	AgentIPLimit ratelimit.Limit
 	// TrustedProxies are the networks whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed.
 	TrustedProxies []netip.Prefix
@@ -137,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.IPLimit.Rate == 0 {
 		cfg.IPLimit = ratelimit.PerMinute(1000)
+	}
+	if cfg.AgentIPLimit.Rate == 0 {
+		cfg.AgentIPLimit = ratelimit.PerMinute(60_000)
 	}
 	if cfg.IPLockout <= 0 {
 		cfg.IPLockout = 15 * time.Minute

@@ -16,6 +16,19 @@ import (
 // (when not nil) for every webhook of the organization in one transaction,
 // so that a crash cannot keep the alert and lose its deliveries.
 func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
+	if err := prepareAlert(a); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := orgExists(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
+		return createAlert(ctx, tx, a, events, webhookBody)
+	})
+}
+
+// prepareAlert checks a and normalizes it to what will be stored.
+func prepareAlert(a *aip.Alert) error {
 	switch {
 	case a.Severity < 1 || a.Severity > 3:
 		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", a.Severity)
@@ -32,6 +45,12 @@ func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event
 	a.LastEventAt.Time = normalize(a.LastEventAt.Time)
 	a.ExpiresAt.Time = normalize(a.ExpiresAt.Time)
 	a.Aggregates = nonNil(a.Aggregates)
+	return nil
+}
+
+// createAlert inserts a prepared alert, links its events and queues its
+// webhook deliveries inside tx.
+func createAlert(ctx context.Context, tx *sql.Tx, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
 	aggs, err := json.Marshal(a.Aggregates)
 	if err != nil {
 		return fmt.Errorf("encode aggregates of alert %s: %w", a.ID, err)
@@ -40,36 +59,31 @@ func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event
 	if a.IsDismissed {
 		dismissedAt = toMillis(a.DismissedAt.Time)
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := orgExists(ctx, tx, a.OrgID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO alerts (id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,
-				dismiss_reason_text, dismissed_by, severity, agent_id, rule_id, ruleset_id, aggregates,
-				event_count, expires_at, last_event_at, agg_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-			a.ID, a.OrgID, a.Title, a.DataSource, toMillis(a.CreatedAt.Time), a.IsDismissed, dismissedAt,
-			a.DismissReason, a.DismissReasonText, a.DismissedBy, a.Severity, a.AgentID, a.RuleID, a.RulesetID,
-			string(aggs), toMillis(a.ExpiresAt.Time), toMillis(a.LastEventAt.Time), a.Key)
-		if isUnique(err) {
-			return aip.Errorf(aip.ECONFLICT, "Alert %s already exists.", a.ID)
-		} else if err != nil {
-			return fmt.Errorf("create alert %s: %w", a.ID, err)
-		}
-		n, err := linkEvents(ctx, tx, a.OrgID, a.ID, events, a.LastEventAt.Time)
-		a.EventCount = n
-		if err != nil {
-			return err
-		}
-		if webhookBody == nil {
-			return nil
-		}
-		if _, err := enqueueDeliveries(ctx, tx, a.OrgID, webhookBody); err != nil {
-			return fmt.Errorf("enqueue webhook deliveries of alert %s: %w", a.ID, err)
-		}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO alerts (id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,
+			dismiss_reason_text, dismissed_by, severity, agent_id, rule_id, ruleset_id, aggregates,
+			event_count, expires_at, last_event_at, agg_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+		a.ID, a.OrgID, a.Title, a.DataSource, toMillis(a.CreatedAt.Time), a.IsDismissed, dismissedAt,
+		a.DismissReason, a.DismissReasonText, a.DismissedBy, a.Severity, a.AgentID, a.RuleID, a.RulesetID,
+		string(aggs), toMillis(a.ExpiresAt.Time), toMillis(a.LastEventAt.Time), a.Key)
+	if isUnique(err) {
+		return aip.Errorf(aip.ECONFLICT, "Alert %s already exists.", a.ID)
+	} else if err != nil {
+		return fmt.Errorf("create alert %s: %w", a.ID, err)
+	}
+	n, err := linkEvents(ctx, tx, a.OrgID, a.ID, events, a.LastEventAt.Time)
+	a.EventCount = n
+	if err != nil {
+		return err
+	}
+	if webhookBody == nil {
 		return nil
-	})
+	}
+	if _, err := enqueueDeliveries(ctx, tx, a.OrgID, webhookBody); err != nil {
+		return fmt.Errorf("enqueue webhook deliveries of alert %s: %w", a.ID, err)
+	}
+	return nil
 }
 
 // linkEvents links stored events to an alert, raising its event count by
@@ -116,22 +130,27 @@ func linkEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, events [
 // AddAlertEvents links more events to an alert without counting any twice.
 func (db *DB) AddAlertEvents(ctx context.Context, orgID, alertID string, events []*aip.Event, lastEventAt time.Time) (int, error) {
 	var added int
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var ok bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE org_id = ? AND id = ?)`,
-			orgID, alertID).Scan(&ok)
-		if err != nil {
-			return fmt.Errorf("check alert %s: %w", alertID, err)
-		} else if !ok {
-			return aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)
-		}
-		added, err = linkEvents(ctx, tx, orgID, alertID, events, lastEventAt)
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		added, err = addAlertEvents(ctx, tx, orgID, alertID, events, lastEventAt)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	return added, nil
+}
+
+// addAlertEvents is AddAlertEvents inside tx.
+func addAlertEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, events []*aip.Event, lastEventAt time.Time) (int, error) {
+	var ok bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE org_id = ? AND id = ?)`,
+		orgID, alertID).Scan(&ok)
+	if err != nil {
+		return 0, fmt.Errorf("check alert %s: %w", alertID, err)
+	} else if !ok {
+		return 0, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)
+	}
+	return linkEvents(ctx, tx, orgID, alertID, events, lastEventAt)
 }
 
 const alertColumns = `id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,

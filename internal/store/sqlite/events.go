@@ -42,6 +42,12 @@ type eventKey struct {
 // events already stored. Raw must be the event's JSON object as received (the
 // ingest path has validated it); ID must be set.
 func (db *DB) InsertEvents(ctx context.Context, orgID string, evs []*aip.Event) ([]bool, error) {
+	return db.IngestEvents(ctx, orgID, evs, nil)
+}
+
+// IngestEvents is InsertEvents plus, in the same transaction, the
+// evaluation of the fresh events and its effect on alerts and windows.
+func (db *DB) IngestEvents(ctx context.Context, orgID string, evs []*aip.Event, evaluate aip.EvaluateFunc) ([]bool, error) {
 	fresh := make([]bool, len(evs))
 	if len(evs) == 0 {
 		return fresh, nil
@@ -65,50 +71,80 @@ func (db *DB) InsertEvents(ctx context.Context, orgID string, evs []*aip.Event) 
 	for i := len(evs) - 1; i >= 0; i-- {
 		pos[eventKey{evs[i].ID, toMillis(evs[i].Time)}] = i
 	}
+	var applyErr error
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		args := make([]any, 0, eventColumns*eventChunk)
-		var fullSQL string
-		for rest := evs; len(rest) > 0; {
-			n := min(len(rest), eventChunk)
-			chunk := rest[:n]
-			rest = rest[n:]
-			q := fullSQL
-			if n < eventChunk {
-				q = eventInsertSQL(n)
-			} else if q == "" {
-				fullSQL = eventInsertSQL(n)
-				q = fullSQL
-			}
-			args = args[:0]
-			for _, e := range chunk {
-				args = append(args, orgID, e.ID, e.AgentID, e.Type, toMillis(e.Time), toMillis(e.ReceivedAt), string(e.Raw))
-			}
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var k eventKey
-				if err := rows.Scan(&k.id, &k.ms); err != nil {
-					rows.Close()
-					return err
-				}
-				fresh[pos[k]] = true
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
+		if err := insertEvents(ctx, tx, orgID, evs, pos, fresh); err != nil {
+			return err
+		}
+		if evaluate == nil {
+			return nil
+		}
+		todo := make([]*aip.Event, 0, len(evs))
+		for i, f := range fresh {
+			if f {
+				todo = append(todo, evs[i])
 			}
 		}
-		return nil
+		if len(todo) == 0 {
+			return nil
+		}
+		ev, err := evaluate(ctx, todo)
+		if err == nil && ev != nil {
+			err = applyEvaluation(ctx, tx, orgID, ev)
+		}
+		applyErr = err
+		return err
 	})
+	if applyErr != nil {
+		return nil, applyErr
+	}
 	if isForeignKey(err) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", orgID)
 	} else if err != nil {
 		return nil, fmt.Errorf("insert %d events of organization %s: %w", len(evs), orgID, err)
 	}
 	return fresh, nil
+}
+
+// insertEvents inserts evs in chunks inside tx and sets fresh[i] for every
+// event it stored; pos maps an event key to its first index in evs.
+func insertEvents(ctx context.Context, tx *sql.Tx, orgID string, evs []*aip.Event, pos map[eventKey]int, fresh []bool) error {
+	args := make([]any, 0, eventColumns*eventChunk)
+	var fullSQL string
+	for rest := evs; len(rest) > 0; {
+		n := min(len(rest), eventChunk)
+		chunk := rest[:n]
+		rest = rest[n:]
+		q := fullSQL
+		if n < eventChunk {
+			q = eventInsertSQL(n)
+		} else if q == "" {
+			fullSQL = eventInsertSQL(n)
+			q = fullSQL
+		}
+		args = args[:0]
+		for _, e := range chunk {
+			args = append(args, orgID, e.ID, e.AgentID, e.Type, toMillis(e.Time), toMillis(e.ReceivedAt), string(e.Raw))
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k eventKey
+			if err := rows.Scan(&k.id, &k.ms); err != nil {
+				rows.Close()
+				return err
+			}
+			fresh[pos[k]] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteExpiredEvents deletes at most limit events received before cutoff

@@ -27,6 +27,8 @@ func runDetection(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("dismiss alerts", func(t *testing.T) { testDismissAlerts(t, open) })
 	t.Run("event retention", func(t *testing.T) { testEventRetention(t, open) })
 	t.Run("alert isolation", func(t *testing.T) { testAlertIsolation(t, open) })
+	t.Run("ingest with evaluation", func(t *testing.T) { testIngestEvents(t, open) })
+	t.Run("alert windows", func(t *testing.T) { testAlertWindows(t, open) })
 }
 
 func hashKey(k string) []byte {

@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// windowState is the JSON of alert_windows.state: times in epoch ms.
+type windowState struct {
+	AlertID      string      `json:"alertId,omitempty"`
+	WindowStart  int64       `json:"start"`
+	Count        int         `json:"count"`
+	FirstEventAt int64       `json:"first"`
+	LastEventAt  int64       `json:"last"`
+	Alerting     bool        `json:"alerting,omitempty"`
+	Dismissed    bool        `json:"dismissed,omitempty"`
+	Pending      []eventJSON `json:"pending,omitempty"`
+}
+
+type eventJSON struct {
+	ID   string `json:"id"`
+	Time int64  `json:"t"`
+}
+
+// applyEvaluation writes ev inside tx: new alerts, then links, then windows.
+func applyEvaluation(ctx context.Context, tx *sql.Tx, orgID string, ev *aip.Evaluation) error {
+	for _, na := range ev.Alerts {
+		if na.Alert.OrgID != orgID {
+			return fmt.Errorf("alert %s of organization %q evaluated for %q", na.Alert.ID, na.Alert.OrgID, orgID)
+		}
+		if err := prepareAlert(na.Alert); err != nil {
+			return err
+		}
+		if err := createAlert(ctx, tx, na.Alert, na.Events, na.WebhookBody); err != nil {
+			return err
+		}
+	}
+	for _, l := range ev.Links {
+		if _, err := addAlertEvents(ctx, tx, orgID, l.AlertID, l.Events, l.LastEventAt); err != nil {
+			return err
+		}
+	}
+	for _, w := range ev.Windows {
+		if err := putWindow(ctx, tx, orgID, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putWindow(ctx context.Context, tx *sql.Tx, orgID string, w *aip.AlertWindow) error {
+	if w.Key == "" {
+		return aip.Errorf(aip.EINVALID, "An alert window needs a key.")
+	}
+	st := windowState{
+		AlertID: w.AlertID, WindowStart: toMillis(w.WindowStart), Count: w.Count,
+		FirstEventAt: toMillis(w.FirstEventAt), LastEventAt: toMillis(w.LastEventAt),
+		Alerting: w.Alerting, Dismissed: w.Dismissed,
+	}
+	if len(w.Pending) > 0 {
+		st.Pending = make([]eventJSON, len(w.Pending))
+		for i, p := range w.Pending {
+			st.Pending[i] = eventJSON{ID: p.ID, Time: toMillis(p.Time)}
+		}
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode window %s: %w", w.Key, err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO alert_windows (org_id, agg_key, window_end, state) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, agg_key) DO UPDATE SET window_end = excluded.window_end, state = excluded.state`,
+		orgID, w.Key, toMillis(w.WindowEnd), string(state))
+	if err != nil {
+		return fmt.Errorf("store window %s: %w", w.Key, err)
+	}
+	return nil
+}
+
+// ListAlertWindows returns the windows of orgID ending after since.
+func (db *DB) ListAlertWindows(ctx context.Context, orgID string, since time.Time) ([]*aip.AlertWindow, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT agg_key, window_end, state FROM alert_windows WHERE org_id = ? AND window_end > ?`,
+		orgID, toMillis(since))
+	if err != nil {
+		return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.AlertWindow
+	for rows.Next() {
+		var (
+			key, state string
+			end        int64
+			st         windowState
+		)
+		if err := rows.Scan(&key, &end, &state); err != nil {
+			return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+		}
+		if err := json.Unmarshal([]byte(state), &st); err != nil {
+			return nil, fmt.Errorf("decode window %s of %s: %w", key, orgID, err)
+		}
+		w := &aip.AlertWindow{
+			Key: key, AlertID: st.AlertID, WindowStart: fromMillis(st.WindowStart), WindowEnd: fromMillis(end),
+			Count: st.Count, FirstEventAt: fromMillis(st.FirstEventAt), LastEventAt: fromMillis(st.LastEventAt),
+			Alerting: st.Alerting, Dismissed: st.Dismissed,
+		}
+		for _, p := range st.Pending {
+			w.Pending = append(w.Pending, aip.EventRef{ID: p.ID, Time: fromMillis(p.Time)})
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// DeleteExpiredAlertWindows deletes at most limit windows that ended
+// before cutoff.
+func (db *DB) DeleteExpiredAlertWindows(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	res, err := db.write.ExecContext(ctx, `
+		DELETE FROM alert_windows WHERE (org_id, agg_key) IN (
+			SELECT org_id, agg_key FROM alert_windows WHERE window_end < ? ORDER BY window_end LIMIT ?)`,
+		ceilMillis(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
+	}
+	return int(n), nil
+}
