@@ -41,8 +41,9 @@ func (s *MembersService) List(ctx context.Context, opts *MemberListOptions) ([]*
 	return env.Members, resp, nil
 }
 
-// Add makes an existing user a member with role, or changes the role of a
-// member (POST /v2/organizations/members).
+// Add makes an existing user a member with role
+// (POST /v2/organizations/members). A user who is already a member is a
+// 409 *ErrorResponse: the API has no role change.
 func (s *MembersService) Add(ctx context.Context, userID string, role aip.Role) (*aip.Member, *Response, error) {
 	body := struct {
 		ID   string   `json:"id"`

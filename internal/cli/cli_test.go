@@ -329,3 +329,38 @@ func TestVersion(t *testing.T) {
 		t.Errorf("got %q (exit %d)", out, code)
 	}
 }
+
+func TestCredentialsFileOfALocalServer(t *testing.T) {
+	ts := newTestServer(t)
+	dataDir := ts.main.Config.DataDir
+	emptyCfg := func(t *testing.T) string { return filepath.Join(t.TempDir(), "config.yaml") }
+	tests := []struct {
+		name     string
+		env      func(t *testing.T) map[string]string
+		wantCode int
+	}{
+		{"finds credentials.env through AIP_DATA", func(t *testing.T) map[string]string {
+			return map[string]string{"AIP_CONFIG": emptyCfg(t), "AIP_DATA": dataDir}
+		}, ExitOK},
+		{"reads the file AIP_CREDENTIALS names", func(t *testing.T) map[string]string {
+			return map[string]string{"AIP_CONFIG": emptyCfg(t), "AIP_CREDENTIALS": filepath.Join(dataDir, "credentials.env")}
+		}, ExitOK},
+		{"refuses a missing AIP_CREDENTIALS file", func(t *testing.T) map[string]string {
+			return map[string]string{"AIP_CONFIG": emptyCfg(t), "AIP_CREDENTIALS": filepath.Join(t.TempDir(), "nope.env")}
+		}, ExitUsage},
+		{"lets the variables win over the file", func(t *testing.T) map[string]string {
+			return withEnv(ts.env, "AIP_CONFIG", emptyCfg(t), "AIP_DATA", dataDir, envAPIKey, "wrong-key")
+		}, ExitAuth},
+		{"without any source names what is missing", func(t *testing.T) map[string]string {
+			return map[string]string{"AIP_CONFIG": emptyCfg(t), "AIP_DATA": t.TempDir()}
+		}, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tt.env(t), "", "agents", "list")
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.wantCode, stderr)
+			}
+		})
+	}
+}

@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,8 +31,13 @@ from the first of:
   2. the profile named by --profile in the config file
   3. the variables TS_API_ENDPOINT, TS_USER_ID, TS_API_KEY, TS_ORGANIZATION_ID
   4. the current profile of the config file (aip config use)
+  5. the credentials.env of a local aipd: $AIP_CREDENTIALS, else
+     $AIP_DATA/credentials.env, else ./aip-data/credentials.env (the aipd
+     defaults), when the file exists
 The config file is $AIP_CONFIG, else <user config dir>/aip/config.yaml.
-"source credentials.env" of a fresh aipd is enough to start.`
+"set -a; source credentials.env; set +a" of a fresh aipd is enough to start
+(plain "source" does not export the variables, but step 5 finds the file
+when aip runs beside the data dir or AIP_DATA points to it).`
 
 // credentials are the four values a client needs.
 type credentials struct {
@@ -71,10 +80,14 @@ func (a *app) credentials() (credentials, error) {
 	if cfg.Current != "" {
 		current = cfg.Profiles[cfg.Current]
 	}
+	local, err := a.localCredentials()
+	if err != nil {
+		return credentials{}, err
+	}
 	var c credentials
 	var missing []string
 	for _, s := range credentialSources() {
-		v := firstNonEmpty(s.fromFlag(a.flags), explicit[s.key], a.env.Getenv(s.env), current[s.key])
+		v := firstNonEmpty(s.fromFlag(a.flags), explicit[s.key], a.env.Getenv(s.env), current[s.key], local[s.key])
 		*s.field(&c) = v
 		if v == "" {
 			missing = append(missing, fmt.Sprintf("%s (set %s, pass %s or run aip config set %s)", s.key, s.env, s.flag, s.key))
@@ -84,6 +97,32 @@ func (a *app) credentials() (credentials, error) {
 		return c, usageErrorf("missing credentials: %s", strings.Join(missing, "; "))
 	}
 	return c, nil
+}
+
+// localCredentials reads the credentials.env of a local aipd (step 5 of
+// credentialsHelp): nil when there is none. A file named by
+// $AIP_CREDENTIALS must exist.
+func (a *app) localCredentials() (profile, error) {
+	path, required := a.env.Getenv("AIP_CREDENTIALS"), true
+	if path == "" {
+		required = false
+		path = filepath.Join("aip-data", "credentials.env")
+		if dir := a.env.Getenv("AIP_DATA"); dir != "" {
+			path = filepath.Join(dir, "credentials.env")
+		}
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) && !required {
+		return nil, nil
+	} else if err != nil {
+		return nil, usageErrorf("credentials file: %v", err)
+	}
+	defer f.Close()
+	kv, err := parseEnvFile(f)
+	if err != nil {
+		return nil, usageErrorf("credentials file %s: %v", path, err)
+	}
+	return profile(kv), nil
 }
 
 // client returns an API client for the resolved credentials that waits out

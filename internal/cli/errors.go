@@ -36,6 +36,10 @@ const exitHelp = `Exit codes:
   5  rate limited (HTTP 429 not waited out)
   6  server error (HTTP 5xx)`
 
+// errNotFound marks a lookup the CLI itself made and found nothing (a
+// ruleset named on the command line, say), so that it exits like a 404.
+var errNotFound = errors.New("not found")
+
 // exitCode maps an error returned by a command to the process exit code.
 func exitCode(err error) int {
 	if err == nil {
@@ -43,6 +47,9 @@ func exitCode(err error) int {
 	}
 	if isUsage(err) {
 		return ExitUsage
+	}
+	if errors.Is(err, errNotFound) {
+		return ExitNotFound
 	}
 	var rle *client.RateLimitError
 	if errors.As(err, &rle) {

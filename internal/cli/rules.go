@@ -741,5 +741,5 @@ func resolveRuleset(ctx context.Context, c *client.Client, arg string) (string, 
 			return rs.ID, nil
 		}
 	}
-	return "", fmt.Errorf("no ruleset has the id or name %q", arg)
+	return "", fmt.Errorf("no ruleset has the id or name %q: %w", arg, errNotFound)
 }

@@ -66,7 +66,7 @@ func TestRulesets(t *testing.T) {
 	})
 	t.Run("show of an unknown name fails", func(t *testing.T) {
 		_, stderr, code := ts.run(t, "rulesets", "show", "No such set")
-		if code == ExitOK || !strings.Contains(stderr, "No such set") {
+		if code != ExitNotFound || !strings.Contains(stderr, "No such set") {
 			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
 	})
