@@ -63,6 +63,8 @@ type Store interface {
 	EvaluationStore
 	AlertStore
 	WebhookStore
+	VulnStore
+	EC2Store
 	// Close releases the database.
 	Close() error
 }

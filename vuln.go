@@ -208,6 +208,12 @@ type VulnStore interface {
 	// AdvisoriesFor returns every advisory with an affected entry for one
 	// of keys (Release "" in an advisory matches any release).
 	AdvisoriesFor(ctx context.Context, keys []PackageKey) ([]*Advisory, error)
+	// AffectedFor is the cheap first pass of matching: skeleton advisories
+	// (ID and their affected entries for keys, no other field), by id.
+	AffectedFor(ctx context.Context, keys []PackageKey) ([]*Advisory, error)
+	// AdvisoriesByID returns the advisories with the given ids, by id;
+	// unknown ids are left out.
+	AdvisoriesByID(ctx context.Context, ids []string) ([]*Advisory, error)
 	// AgentsAffectedBy returns the (org, agent) pairs whose inventory holds
 	// a package named in one of the advisories' affected entries.
 	AgentsAffectedBy(ctx context.Context, advisoryIDs []string) ([]AgentRef, error)

@@ -85,6 +85,12 @@ type Client struct {
 	Alerts *AlertsService
 	// Webhooks reaches /v2/integrations/webhooks.
 	Webhooks *WebhooksService
+	// Vulnerabilities reaches /v2/vulnerabilities.
+	Vulnerabilities *VulnerabilitiesService
+	// Suppressions reaches /v2/vulnerabilities/suppressions.
+	Suppressions *SuppressionsService
+	// EC2 reaches /v2/aws/ec2.
+	EC2 *EC2Service
 
 	httpClient *http.Client
 	// creds sits behind a pointer so that printing a Client value with fmt
@@ -200,6 +206,9 @@ func New(baseURL, userID, apiKey, orgID string, opts ...Option) (*Client, error)
 	c.Agents = &AgentsService{client: c}
 	c.Alerts = &AlertsService{client: c}
 	c.Webhooks = &WebhooksService{client: c}
+	c.Vulnerabilities = &VulnerabilitiesService{client: c}
+	c.Suppressions = &SuppressionsService{client: c}
+	c.EC2 = &EC2Service{client: c}
 	for _, opt := range opts {
 		opt(c)
 	}

@@ -118,7 +118,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(stdout, stderr), newAdminCommand(stdout))
+	root.AddCommand(newServeCommand(stdout, stderr), newAdminCommand(stdout, stderr))
 	return root
 }
 
@@ -310,7 +310,7 @@ func (e *adminEnv) open(ctx context.Context) (*sqlite.DB, *keyring.Keyring, erro
 	return app.OpenDataDir(ctx, app.Config{DataDir: e.dataDir, MasterKeyFile: e.masterKeyFile})
 }
 
-func newAdminCommand(stdout io.Writer) *cobra.Command {
+func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 	env := &adminEnv{}
 	admin := groupCommand("admin", "Manage organizations, users, members and keys on the data dir (also while aipd runs)")
 	admin.PersistentFlags().StringVar(&env.dataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
@@ -447,7 +447,7 @@ func newAdminCommand(stdout io.Writer) *cobra.Command {
 	agent := groupCommand("agent", "Agents")
 	agent.AddCommand(agentRevoke)
 
-	admin.AddCommand(org, user, member, key, deployKey, agent)
+	admin.AddCommand(org, user, member, key, deployKey, agent, newVulnDBCommand(env, stdout, stderr), newEC2Command(env, stdout))
 	return admin
 }
 

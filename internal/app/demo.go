@@ -21,6 +21,7 @@ import (
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/hawk"
 	"github.com/aipsec/aip/internal/demo"
+	"github.com/aipsec/aip/internal/vuln"
 )
 
 // DemoAgents is the number of simulated agents `aipd serve --demo` runs.
@@ -141,6 +142,11 @@ type demoAgent struct {
 	creds    hawk.Credentials
 	pending  [][]byte
 	lastBeat time.Time
+	// inventorySent is set once the server accepted the host's package
+	// inventory. It is sent once per run: the simulated hosts never
+	// install anything, so the daily resend of a real agent would only
+	// repeat it.
+	inventorySent bool
 }
 
 // demoClient sends agent requests to connect, signed for sign's host and
@@ -304,6 +310,12 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 	}
 	defer c.http.CloseIdleConnections()
 
+	// Without its advisories the demo still shows alerts: a failure here
+	// is worth a warning, not the end of the demo.
+	if err := loadDemoAdvisories(ctx, store, logger); err != nil && ctx.Err() == nil {
+		logger.Warn("demo advisories not loaded", slog.Any("error", err))
+	}
+
 	// A fresh seed per run: event ids derive from the seed, and a restart
 	// replaying the ids of the last run would be taken for duplicates.
 	fleet := demo.NewFleet(rand.Int64(), DemoAgents)
@@ -313,6 +325,9 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 	}
 	if agents == nil {
 		return nil
+	}
+	for _, a := range agents {
+		c.sendInventoryOnce(ctx, a)
 	}
 
 	prev := time.Now()
@@ -331,6 +346,7 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 			if ctx.Err() != nil {
 				return nil
 			}
+			c.sendInventoryOnce(ctx, a)
 			if now.Sub(a.lastBeat) >= demoHeartbeat {
 				if err := c.heartbeat(ctx, a); err != nil {
 					logger.Warn("demo heartbeat failed", slog.String("hostname", a.host.Hostname), slog.Any("error", err))
@@ -405,7 +421,7 @@ func (c *demoClient) heartbeat(ctx context.Context, a *demoAgent) error {
 	if err != nil {
 		return err
 	}
-	return c.post(ctx, a, "/agent/v1/heartbeat", body, http.StatusOK)
+	return c.send(ctx, a, http.MethodPost, "/agent/v1/heartbeat", body, http.StatusOK)
 }
 
 // sendEvents posts a's pending events as one JSON array.
@@ -419,19 +435,78 @@ func (c *demoClient) sendEvents(ctx context.Context, a *demoAgent) error {
 		buf.Write(ev)
 	}
 	buf.WriteByte(']')
-	return c.post(ctx, a, "/agent/v1/events", buf.Bytes(), http.StatusAccepted)
+	return c.send(ctx, a, http.MethodPost, "/agent/v1/events", buf.Bytes(), http.StatusAccepted)
 }
 
-// post sends a Hawk-signed JSON body to path and checks the status and
-// the server's signature of the answer.
-func (c *demoClient) post(ctx context.Context, a *demoAgent, path string, body []byte, want int) error {
+// sendInventory puts a's package inventory; the server then re-matches
+// the agent against the advisory database.
+func (c *demoClient) sendInventory(ctx context.Context, a *demoAgent) error {
+	body, err := json.Marshal(a.host.Inventory())
+	if err != nil {
+		return fmt.Errorf("encode the inventory: %w", err)
+	}
+	return c.send(ctx, a, http.MethodPut, "/agent/v1/packages", body, http.StatusOK)
+}
+
+// sendInventoryOnce sends a's inventory unless the server already
+// accepted it; a failure is logged and the next tick tries again, as the
+// vulnerabilities are a side show that must not stop the demo.
+func (c *demoClient) sendInventoryOnce(ctx context.Context, a *demoAgent) {
+	if a.inventorySent {
+		return
+	}
+	if err := c.sendInventory(ctx, a); err != nil {
+		if ctx.Err() == nil {
+			c.logger.Warn("demo package inventory not accepted; retrying next second",
+				slog.String("hostname", a.host.Hostname), slog.Any("error", err))
+		}
+		return
+	}
+	a.inventorySent = true
+}
+
+// loadDemoAdvisories stores the demo's advisory sample. Storing is
+// idempotent; when it adds or changes advisories (a first start, or a
+// new sample after an upgrade), the agents holding a package they name
+// are re-matched, as an import would, since the advisory database is
+// shared by every organization of the server.
+func loadDemoAdvisories(ctx context.Context, store aip.Store, logger *slog.Logger) error {
+	advs, err := demo.Advisories()
+	if err != nil {
+		return err
+	}
+	counts, ids, err := store.UpsertAdvisories(ctx, advs)
+	if err != nil {
+		return fmt.Errorf("store the demo advisories: %w", err)
+	}
+	logger.Info("demo advisories loaded", slog.Int("added", counts.Added), slog.Int("updated", counts.Updated),
+		slog.Int("unchanged", counts.Unchanged))
+	if len(ids) == 0 {
+		return nil
+	}
+	refs, err := store.AgentsAffectedBy(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("find agents to re-match: %w", err)
+	}
+	for _, r := range refs {
+		if _, err := vuln.Rematch(ctx, store, r.OrgID, r.AgentID, time.Now()); err != nil {
+			logger.Warn("demo advisories: re-match failed", slog.String("org_id", r.OrgID),
+				slog.String("agent_id", r.AgentID), slog.Any("error", err))
+		}
+	}
+	return nil
+}
+
+// send sends a Hawk-signed JSON body to path with method and checks the
+// status and the server's signature of the answer.
+func (c *demoClient) send(ctx context.Context, a *demoAgent, method, path string, body []byte, want int) error {
 	const contentType = "application/json"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.connect.JoinPath(path).String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, c.connect.JoinPath(path).String(), bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	art := &hawk.Artifacts{
-		Method: http.MethodPost, Resource: path, Host: c.host, Port: c.port,
+		Method: method, Resource: path, Host: c.host, Port: c.port,
 		Hash: hawk.PayloadHash(contentType, body),
 	}
 	req.Header.Set("Authorization", a.creds.RequestHeader(art))

@@ -245,3 +245,70 @@ func TestRunDemoReusesItsAgents(t *testing.T) {
 		}
 	})
 }
+
+// vulnBound is how long the demo test waits for the fleet's
+// vulnerabilities: the inventories go out right after enrollment.
+const vulnBound = 10 * time.Second
+
+func TestRunDemoReportsVulnerabilities(t *testing.T) {
+	inst := start(t, app.Config{})
+	orgID := inst.Bootstrap.OrgID
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- inst.RunDemo(ctx, orgID) }()
+
+	want := []string{"web-1", "db-1"}
+	var got []string
+	var cves []string
+	deadline := time.Now().Add(vulnBound)
+	for {
+		agents, err := inst.Store().ListAgents(ctx, aip.AgentFilter{OrgID: orgID, Limit: 100})
+		if err != nil {
+			t.Fatalf("list agents: %v", err)
+		}
+		hostnames := map[string]string{}
+		for _, a := range agents {
+			hostnames[a.ID] = a.Hostname
+		}
+		vulns, err := inst.Store().ListVulnerabilities(ctx, aip.VulnFilter{OrgID: orgID, Status: aip.VulnActive, Limit: 100, Now: time.Now()})
+		if err != nil {
+			t.Fatalf("list vulnerabilities: %v", err)
+		}
+		got, cves = got[:0], cves[:0]
+		for _, v := range vulns {
+			cves = append(cves, v.CVENumber)
+			for _, a := range v.Agents {
+				if h := hostnames[a.AgentID]; h != "" && !slices.Contains(got, h) {
+					got = append(got, h)
+				}
+			}
+		}
+		if !slices.ContainsFunc(want, func(h string) bool { return !slices.Contains(got, h) }) {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("RunDemo returned early: %v\nlogs:\n%s", err, inst.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: vulnerabilities on %q, want on %q\nlogs:\n%s", vulnBound, got, want, inst.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The sample's sudoedit advisory is fixed below the installed sudo.
+	if slices.Contains(cves, "CVE-2023-22809") {
+		t.Errorf("CVE-2023-22809 is active, want it not to match: %q", cves)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("RunDemo returned %v after its context ended, want nil", err)
+		}
+	case <-time.After(demoBound):
+		t.Fatal("RunDemo did not return after its context ended")
+	}
+}

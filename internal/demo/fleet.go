@@ -189,7 +189,11 @@ func newHost(r *rand.Rand, i int, role, name string) Host {
 		h.AgentType = aip.AgentTypeInvestigate
 		h.InstanceType = "t3.micro"
 	case RoleDB:
-		h.OSVersion, h.Kernel = "amzn-2", fmt.Sprintf("5.10.%d-%d.%d.amzn2.x86_64", 200+r.IntN(20), 190+r.IntN(10), 700+r.IntN(200))
+		// As many draws as the Amazon Linux 2 kernel this replaced took,
+		// so that the hosts after db-1 keep their addresses and ids. The
+		// kernel matches the kernel package of Inventory.
+		_, _, _ = r.IntN(20), r.IntN(10), r.IntN(200)
+		h.OSVersion, h.Kernel = "almalinux-9.3", "5.14.0-362.8.1.el9_3.x86_64"
 		h.InstanceType = "r5.large"
 	}
 	if role != RoleDB {

@@ -14,6 +14,7 @@ import (
 	"github.com/aipsec/aip/internal/ingest"
 	"github.com/aipsec/aip/internal/keyring"
 	"github.com/aipsec/aip/internal/rules"
+	"github.com/aipsec/aip/internal/vuln"
 )
 
 // The agent ingest API (/agent/v1/...) is aip's own: agents enroll with an
@@ -290,4 +291,47 @@ func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, a *agentPr
 		}
 	}
 	writeJSON(w, http.StatusAccepted, res)
+}
+
+// packagesResult is the answer of PUT /agent/v1/packages.
+type packagesResult struct {
+	// Packages counts the packages kept; Rejected lists the others.
+	Packages int              `json:"packages"`
+	Rejected []vuln.Rejection `json:"rejected"`
+	// Changed says whether the snapshot differed from the stored one.
+	Changed bool `json:"changed"`
+	// Vulnerabilities counts the active matches after re-matching.
+	Vulnerabilities int `json:"vulnerabilities"`
+}
+
+// putPackages answers PUT /agent/v1/packages: the host's full package
+// snapshot replaces the previous one and the agent, this agent only, is
+// re-matched against the advisory database before the answer. Re-matching
+// runs on every snapshot, changed or not, so that a failed re-match is
+// repaired by the agent's next send.
+func (s *Server) putPackages(w http.ResponseWriter, r *http.Request, a *agentPrincipal) {
+	inv, rejected, err := vuln.DecodeInventory(a.Body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	inv.OrgID, inv.AgentID, inv.UpdatedAt = a.OrgID, a.AgentID, s.now()
+	ctx := context.WithoutCancel(r.Context())
+	changed, err := s.cfg.Store.PutInventory(ctx, inv)
+	if aip.ErrorCode(err) == aip.ENOTFOUND {
+		writeErrorMessage(w, http.StatusUnauthorized, "The agent was revoked.")
+		return
+	} else if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := vuln.Rematch(ctx, s.cfg.Store, a.OrgID, a.AgentID, s.now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if rejected == nil {
+		rejected = []vuln.Rejection{}
+	}
+	writeOK(w, packagesResult{Packages: len(inv.Packages), Rejected: rejected, Changed: changed, Vulnerabilities: len(res.Matches)})
 }

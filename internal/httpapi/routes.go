@@ -20,6 +20,7 @@ func (s *Server) newRouteTable() *routeTable {
 	t.public("POST /agent/v1/enroll", s.enrollAgent)
 	t.authed("POST /agent/v1/heartbeat", s.agentAuth(s.agentHeartbeat))
 	t.authed("POST /agent/v1/events", s.agentAuth(s.ingestEvents))
+	t.authed("PUT /agent/v1/packages", s.agentAuth(s.putPackages))
 
 	t.authed("GET /help/hawk/self-test", s.auth("read", "read-hawk-self-test", s.selfTest))
 	t.authed("GET /v2/organizations/members", s.auth("read", "read-members", s.listMembers))
@@ -50,6 +51,29 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("DELETE /v2/rulesets/{rulesetId}/rules/{ruleId}", s.auth("delete", "delete-rule", s.rulesChanged(s.deleteRule)))
 	t.authed("GET /v2/rules/{ruleId}/tags", s.auth("read", "read-rule-tags", s.getRuleTags))
 	t.authed("POST /v2/rules/{ruleId}/tags", s.auth("update", "update-rule-tags", s.setRuleTags))
+
+	t.authed("GET /v2/vulnerabilities", s.auth("read", "read-vulnerabilities", s.listVulnerabilities))
+	// Literal segments win over {cveNumber}, so these shadow it.
+	t.authed("GET /v2/vulnerabilities/suppressions", s.auth("read", "read-vuln-suppressions", s.listSuppressions))
+	t.authed("POST /v2/vulnerabilities/suppressions", s.auth("create", "create-vuln-suppression", s.createSuppression))
+	t.authed("DELETE /v2/vulnerabilities/suppressions/{suppressionId}", s.auth("delete", "delete-vuln-suppression", s.deleteSuppression))
+	t.authed("GET /v2/vulnerabilities/package/{package}", s.auth("read", "read-package-vulnerabilities", s.listPackageVulns))
+	t.authed("GET /v2/vulnerabilities/package/{package}/suppressed", s.auth("read", "read-package-vulnerabilities", s.listPackageSuppressed))
+	t.authed("GET /v2/vulnerabilities/agent/{agentId}", s.auth("read", "read-agent-vulnerabilities", s.listAgentCVEs))
+	t.authed("GET /v2/vulnerabilities/agent/{agentId}/suppressed", s.auth("read", "read-agent-vulnerabilities", s.listAgentSuppressedCVEs))
+	t.authed("GET /v2/vulnerabilities/server/{hostname}", s.auth("read", "read-server-vulnerabilities", s.listServerCVEs))
+	t.authed("GET /v2/vulnerabilities/server/{hostname}/suppressed", s.auth("read", "read-server-vulnerabilities", s.listServerSuppressedCVEs))
+	t.authed("GET /v2/vulnerabilities/{cveNumber}", s.auth("read", "read-vulnerability", s.getVulnerability))
+	// {cveNumber}/servers would conflict with package/{package} and its
+	// siblings in the mux; a {sub} wildcard does not, and the table records
+	// the documented path.
+	t.authedAs("GET /v2/vulnerabilities/{cveNumber}/{sub}", "/v2/vulnerabilities/{cveNumber}/servers",
+		s.auth("read", "read-vulnerability-servers", s.vulnSubresource))
+
+	t.authed("GET /v2/aws/ec2", s.auth("read", "read-ec2", s.listEC2))
+	// {$}: the trailing-slash alias (the Python client's) is one path, not
+	// a subtree.
+	t.authedAs("GET /v2/aws/ec2/{$}", "/v2/aws/ec2/", s.auth("read", "read-ec2", s.listEC2))
 
 	t.authed("GET /v2/integrations/webhooks", s.auth("read", "read-webhooks", s.listWebhooks))
 	t.authed("POST /v2/integrations/webhooks", s.auth("create", "create-webhook", s.createWebhook))
@@ -98,6 +122,13 @@ func (t *routeTable) add(pattern string, authenticated bool, h http.Handler) {
 func (t *routeTable) public(pattern string, h http.HandlerFunc) { t.add(pattern, false, h) }
 
 func (t *routeTable) authed(pattern string, h http.Handler) { t.add(pattern, true, h) }
+
+// authedAs registers an authenticated mux pattern that serves the
+// documented path; the table records the documented one.
+func (t *routeTable) authedAs(pattern, documented string, h http.Handler) {
+	t.add(pattern, true, h)
+	t.routes[len(t.routes)-1].Path = documented
+}
 
 // Routes lists every registered route in registration order.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes.routes...) }

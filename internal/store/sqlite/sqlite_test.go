@@ -94,6 +94,7 @@ func TestPragmas(t *testing.T) {
 		{"write", "busy_timeout", "5000"},
 		{"write", "synchronous", "1"},
 		{"write", "query_only", "0"},
+		{"write", "cache_size", "-65536"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s pool has %s %s", tt.pool, tt.pragma, tt.want), func(t *testing.T) {

@@ -29,6 +29,7 @@ func runDetection(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("alert isolation", func(t *testing.T) { testAlertIsolation(t, open) })
 	t.Run("ingest with evaluation", func(t *testing.T) { testIngestEvents(t, open) })
 	t.Run("alert windows", func(t *testing.T) { testAlertWindows(t, open) })
+	runVulns(t, open)
 }
 
 func hashKey(k string) []byte {

@@ -1,0 +1,764 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+var _ aip.VulnStore = (*DB)(nil)
+
+// Rows per multi-row INSERT of the advisory import: few statements per
+// batch, well below SQLite's limit of 32766 bound variables.
+const (
+	advisoryRowsPerInsert = 100
+	packageRowsPerInsert  = 200
+)
+
+
+
+// advisoryName is the name advisories key pkg by in ecosystem: Debian and
+// Ubuntu data name source packages.
+func advisoryName(ecosystem string, pkg aip.InstalledPackage) string {
+	if ecosystem == aip.EcosystemDeb && pkg.Source != "" {
+		return pkg.Source
+	}
+	return pkg.Name
+}
+
+// PutInventory replaces the inventory of inv.AgentID and its index of
+// advisory names in one transaction; an identical snapshot (same content
+// hash) is left alone and reported unchanged.
+func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error) {
+	pkgs, err := json.Marshal(nonNil(inv.Packages))
+	if err != nil {
+		return false, fmt.Errorf("encode inventory of agent %s: %w", inv.AgentID, err)
+	}
+	h := sha256.New()
+	for _, s := range []string{inv.Ecosystem, inv.Distro, inv.Release} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(pkgs)
+	sum := h.Sum(nil)
+	if inv.UpdatedAt.IsZero() {
+		inv.UpdatedAt = now()
+	}
+	inv.UpdatedAt = normalize(inv.UpdatedAt)
+
+	changed := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM agents WHERE org_id = ? AND id = ?`, inv.OrgID, inv.AgentID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", inv.AgentID)
+		} else if err != nil {
+			return fmt.Errorf("find agent: %w", err)
+		}
+		var old []byte
+		err = tx.QueryRowContext(ctx, `SELECT content_hash FROM inventories WHERE org_id = ? AND agent_id = ?`,
+			inv.OrgID, inv.AgentID).Scan(&old)
+		switch {
+		case err == nil && bytes.Equal(old, sum):
+			return nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("find inventory: %w", err)
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO inventories (org_id, agent_id, ecosystem, distro, release, content_hash, packages, updated_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (org_id, agent_id) DO UPDATE SET ecosystem = excluded.ecosystem, distro = excluded.distro,
+			   release = excluded.release, content_hash = excluded.content_hash, packages = excluded.packages,
+			   updated_at = excluded.updated_at`,
+			inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, sum, string(pkgs), toMillis(inv.UpdatedAt)); err != nil {
+			return fmt.Errorf("store inventory: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inventory_packages WHERE org_id = ? AND agent_id = ?`,
+			inv.OrgID, inv.AgentID); err != nil {
+			return fmt.Errorf("clear package index: %w", err)
+		}
+		seen := make(map[string]bool, len(inv.Packages))
+		var names []string
+		for _, p := range inv.Packages {
+			if n := advisoryName(inv.Ecosystem, p); !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+		ins := newMultiInsert(tx, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
+		defer ins.close()
+		for _, n := range names {
+			if err := ins.add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
+				return fmt.Errorf("index packages: %w", err)
+			}
+		}
+		if err := ins.flush(ctx); err != nil {
+			return fmt.Errorf("index packages: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("put inventory of agent %s: %w", inv.AgentID, err)
+	}
+	return changed, nil
+}
+
+// FindInventory returns an agent's inventory; ENOTFOUND when it has none.
+func (db *DB) FindInventory(ctx context.Context, orgID, agentID string) (*aip.Inventory, error) {
+	inv := aip.Inventory{OrgID: orgID, AgentID: agentID}
+	var (
+		pkgs    string
+		updated int64
+	)
+	err := db.read.QueryRowContext(ctx,
+		`SELECT ecosystem, distro, release, packages, updated_at FROM inventories WHERE org_id = ? AND agent_id = ?`,
+		orgID, agentID).Scan(&inv.Ecosystem, &inv.Distro, &inv.Release, &pkgs, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s has no package inventory.", agentID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find inventory of agent %s: %w", agentID, err)
+	}
+	if err := json.Unmarshal([]byte(pkgs), &inv.Packages); err != nil {
+		return nil, fmt.Errorf("decode inventory of agent %s: %w", agentID, err)
+	}
+	inv.UpdatedAt = fromMillis(updated)
+	return &inv, nil
+}
+
+// multiInsert batches rows into multi-row INSERTs, preparing the full-size
+// statement once per transaction.
+type multiInsert struct {
+	tx      *sql.Tx
+	prefix  string
+	cols    int
+	perStmt int
+	full    *sql.Stmt
+	args    []any
+}
+
+func newMultiInsert(tx *sql.Tx, prefix string, cols, perStmt int) *multiInsert {
+	return &multiInsert{tx: tx, prefix: prefix, cols: cols, perStmt: perStmt}
+}
+
+func (m *multiInsert) query(rows int) string {
+	row := "(?" + strings.Repeat(", ?", m.cols-1) + ")"
+	return m.prefix + row + strings.Repeat(", "+row, rows-1)
+}
+
+// add queues one row, running a full statement when enough are queued.
+func (m *multiInsert) add(ctx context.Context, vals ...any) error {
+	m.args = append(m.args, vals...)
+	if len(m.args) < m.cols*m.perStmt {
+		return nil
+	}
+	if m.full == nil {
+		st, err := m.tx.PrepareContext(ctx, m.query(m.perStmt))
+		if err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+		m.full = st
+	}
+	_, err := m.full.ExecContext(ctx, m.args...)
+	m.args = m.args[:0]
+	return err
+}
+
+// flush inserts the rows still queued.
+func (m *multiInsert) flush(ctx context.Context) error {
+	if len(m.args) == 0 {
+		return nil
+	}
+	_, err := m.tx.ExecContext(ctx, m.query(len(m.args)/m.cols), m.args...)
+	m.args = m.args[:0]
+	return err
+}
+
+func (m *multiInsert) close() {
+	if m.full != nil {
+		_ = m.full.Close()
+	}
+}
+
+// UpsertAdvisories stores advisories in one transaction. Known ids are
+// compared by content hash (one query per batch), so that a re-import of
+// the same data writes nothing; a changed advisory has its package index
+// rows replaced. When advs names an id twice, the last one counts.
+// Modified is stored at millisecond precision.
+func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.AdvisoryImport, []string, error) {
+	var imp aip.AdvisoryImport
+	if len(advs) == 0 {
+		return imp, nil, nil
+	}
+	type encoded struct {
+		adv  *aip.Advisory
+		body []byte
+		sum  []byte
+	}
+	byID := make(map[string]int, len(advs))
+	var encs []encoded
+	for _, a := range advs {
+		if a == nil || a.ID == "" {
+			return imp, nil, aip.Errorf(aip.EINVALID, "An advisory needs an id.")
+		}
+		c := *a
+		c.Modified = normalize(c.Modified)
+		body, err := json.Marshal(&c)
+		if err != nil {
+			return imp, nil, fmt.Errorf("encode advisory %s: %w", a.ID, err)
+		}
+		s := sha256.Sum256(body)
+		e := encoded{adv: &c, body: body, sum: s[:]}
+		if i, ok := byID[a.ID]; ok {
+			encs[i] = e
+			continue
+		}
+		byID[a.ID] = len(encs)
+		encs = append(encs, e)
+	}
+	ids := make([]string, len(encs))
+	for i, e := range encs {
+		ids[i] = e.adv.ID
+	}
+	idsJSON, err := json.Marshal(ids)
+	if err != nil {
+		return imp, nil, fmt.Errorf("encode advisory ids: %w", err)
+	}
+
+	var changedIDs []string
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		imp = aip.AdvisoryImport{}
+		changedIDs = nil
+		known := make(map[string][]byte, len(encs))
+		rows, err := tx.QueryContext(ctx,
+			`SELECT a.id, a.content_hash FROM json_each(?) j CROSS JOIN advisories a ON a.id = j.value`, string(idsJSON))
+		if err != nil {
+			return fmt.Errorf("find known advisories: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id  string
+				sum []byte
+			)
+			if err := rows.Scan(&id, &sum); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan advisory hash: %w", err)
+			}
+			known[id] = sum
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find known advisories: %w", err)
+		}
+
+		advIns := newMultiInsert(tx, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
+		defer advIns.close()
+		pkgIns := newMultiInsert(tx, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
+		defer pkgIns.close()
+		var update, clear *sql.Stmt
+		defer func() {
+			for _, st := range []*sql.Stmt{update, clear} {
+				if st != nil {
+					_ = st.Close()
+				}
+			}
+		}()
+		for _, e := range encs {
+			id := e.adv.ID
+			old, ok := known[id]
+			switch {
+			case ok && bytes.Equal(old, e.sum):
+				imp.Unchanged++
+				continue
+			case ok:
+				if update == nil {
+					if update, err = tx.PrepareContext(ctx,
+						`UPDATE advisories SET modified = ?, content_hash = ?, body = ? WHERE id = ?`); err != nil {
+						return fmt.Errorf("prepare update: %w", err)
+					}
+					if clear, err = tx.PrepareContext(ctx, `DELETE FROM advisory_packages WHERE advisory_id = ?`); err != nil {
+						return fmt.Errorf("prepare delete: %w", err)
+					}
+				}
+				if _, err := update.ExecContext(ctx, toMillis(e.adv.Modified), e.sum, string(e.body), id); err != nil {
+					return fmt.Errorf("update advisory %s: %w", id, err)
+				}
+				if _, err := clear.ExecContext(ctx, id); err != nil {
+					return fmt.Errorf("clear packages of advisory %s: %w", id, err)
+				}
+				imp.Updated++
+			default:
+				if err := advIns.add(ctx, id, toMillis(e.adv.Modified), e.sum, string(e.body)); err != nil {
+					return fmt.Errorf("insert advisories: %w", err)
+				}
+				imp.Added++
+			}
+			changedIDs = append(changedIDs, id)
+			for _, p := range mergeAffected(e.adv.Affected) {
+				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, encodeRanges(p.Ranges), encodeList(p.Versions)); err != nil {
+					return fmt.Errorf("index advisory packages: %w", err)
+				}
+			}
+		}
+		if err := advIns.flush(ctx); err != nil {
+			return fmt.Errorf("insert advisories: %w", err)
+		}
+		if err := pkgIns.flush(ctx); err != nil {
+			return fmt.Errorf("index advisory packages: %w", err)
+		}
+		if len(changedIDs) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE vulndb_state SET generation = generation + 1 WHERE id = 1`); err != nil {
+				return fmt.Errorf("bump advisory generation: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return aip.AdvisoryImport{}, nil, fmt.Errorf("upsert %d advisories: %w", len(encs), err)
+	}
+	return imp, changedIDs, nil
+}
+
+// AdvisoriesFor returns, ordered by id and each once, the advisories with
+// an affected entry for one of keys. The keys travel as one JSON
+// parameter (json_each) rather than bound variables, so that any number
+// fits in one query, each key an index seek.
+func (db *DB) AdvisoriesFor(ctx context.Context, keys []aip.PackageKey) ([]*aip.Advisory, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	seen := make(map[aip.PackageKey]bool, len(keys))
+	tuples := make([][4]string, 0, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			tuples = append(tuples, [4]string{k.Ecosystem, k.Distro, k.Release, k.Name})
+		}
+	}
+	arg, err := json.Marshal(tuples)
+	if err != nil {
+		return nil, fmt.Errorf("encode package keys: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT body FROM advisories WHERE id IN (
+		   SELECT ap.advisory_id
+		   FROM json_each(?) k CROSS JOIN advisory_packages ap
+		   WHERE ap.ecosystem = json_extract(k.value, '$[0]') AND ap.distro = json_extract(k.value, '$[1]')
+		     AND ap.name = json_extract(k.value, '$[3]') AND ap.release IN (json_extract(k.value, '$[2]'), ''))
+		 ORDER BY id`, string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("advisories for %d packages: %w", len(tuples), err)
+	}
+	defer rows.Close()
+	var out []*aip.Advisory
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("scan advisory: %w", err)
+		}
+		var a aip.Advisory
+		if err := json.Unmarshal(body, &a); err != nil {
+			return nil, fmt.Errorf("decode advisory: %w", err)
+		}
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("advisories for %d packages: %w", len(tuples), err)
+	}
+	return out, nil
+}
+
+// AgentsAffectedBy joins the advisories' package index with the
+// inventories' on (ecosystem, distro, name, release or any release).
+// The pairs come ordered by organization, then agent.
+func (db *DB) AgentsAffectedBy(ctx context.Context, advisoryIDs []string) ([]aip.AgentRef, error) {
+	if len(advisoryIDs) == 0 {
+		return nil, nil
+	}
+	arg, err := json.Marshal(advisoryIDs)
+	if err != nil {
+		return nil, fmt.Errorf("encode advisory ids: %w", err)
+	}
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT DISTINCT ip.org_id, ip.agent_id
+		 FROM json_each(?) j
+		 CROSS JOIN advisory_packages ap
+		 CROSS JOIN inventory_packages ip
+		 WHERE ap.advisory_id = j.value
+		   AND ip.ecosystem = ap.ecosystem AND ip.distro = ap.distro AND ip.name = ap.name
+		   AND (ap.release = '' OR ip.release = ap.release)
+		 ORDER BY 1, 2`, string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("agents affected by %d advisories: %w", len(advisoryIDs), err)
+	}
+	defer rows.Close()
+	var out []aip.AgentRef
+	for rows.Next() {
+		var r aip.AgentRef
+		if err := rows.Scan(&r.OrgID, &r.AgentID); err != nil {
+			return nil, fmt.Errorf("scan agent: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agents affected by %d advisories: %w", len(advisoryIDs), err)
+	}
+	return out, nil
+}
+
+// matchKey identifies a match of one agent.
+type matchKey struct{ cve, systemPackage string }
+
+// ReplaceVulnMatches upserts matches and resolves the agent's other
+// active ones in one transaction. A resolved match that matches again
+// becomes active again and keeps its FirstSeenAt. ENOTFOUND for an agent
+// unknown in orgID.
+func (db *DB) ReplaceVulnMatches(ctx context.Context, orgID, agentID string, matches []*aip.VulnMatch, at time.Time) error {
+	ms := toMillis(at)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM agents WHERE org_id = ? AND id = ?`, orgID, agentID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+		} else if err != nil {
+			return fmt.Errorf("find agent: %w", err)
+		}
+		current := make(map[matchKey]bool, len(matches))
+		if len(matches) > 0 {
+			st, err := tx.PrepareContext(ctx,
+				`INSERT INTO vuln_matches (org_id, agent_id, cve, system_package, package, reported_package, advisory_id,
+				   severity, vector_type, notices, first_seen_at, last_seen_at)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				 ON CONFLICT (org_id, agent_id, cve, system_package) DO UPDATE SET package = excluded.package,
+				   reported_package = excluded.reported_package, advisory_id = excluded.advisory_id,
+				   severity = excluded.severity, vector_type = excluded.vector_type, notices = excluded.notices,
+				   last_seen_at = excluded.last_seen_at, resolved_at = NULL`)
+			if err != nil {
+				return fmt.Errorf("prepare upsert: %w", err)
+			}
+			defer st.Close()
+			for _, m := range matches {
+				notices, err := json.Marshal(nonNil(m.SecurityNotices))
+				if err != nil {
+					return fmt.Errorf("encode notices of %s: %w", m.CVE, err)
+				}
+				if _, err := st.ExecContext(ctx, orgID, agentID, m.CVE, m.SystemPackage, m.Package, m.ReportedPackage,
+					m.AdvisoryID, m.Severity, m.VectorType, string(notices), ms, ms); err != nil {
+					return fmt.Errorf("store match %s in %s: %w", m.CVE, m.SystemPackage, err)
+				}
+				current[matchKey{m.CVE, m.SystemPackage}] = true
+			}
+		}
+		rows, err := tx.QueryContext(ctx,
+			`SELECT cve, system_package FROM vuln_matches WHERE org_id = ? AND agent_id = ? AND resolved_at IS NULL`,
+			orgID, agentID)
+		if err != nil {
+			return fmt.Errorf("active matches: %w", err)
+		}
+		var gone []matchKey
+		for rows.Next() {
+			var k matchKey
+			if err := rows.Scan(&k.cve, &k.systemPackage); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan match: %w", err)
+			}
+			if !current[k] {
+				gone = append(gone, k)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("active matches: %w", err)
+		}
+		for _, k := range gone {
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE vuln_matches SET resolved_at = ? WHERE org_id = ? AND agent_id = ? AND cve = ? AND system_package = ?`,
+				ms, orgID, agentID, k.cve, k.systemPackage); err != nil {
+				return fmt.Errorf("resolve %s in %s: %w", k.cve, k.systemPackage, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replace matches of agent %s: %w", agentID, err)
+	}
+	return nil
+}
+
+// severityRank orders severities so that a group reports its highest.
+func severityRank(s string) int {
+	switch s {
+	case "low":
+		return 1
+	case "medium":
+		return 2
+	case "high":
+		return 3
+	case "critical":
+		return 4
+	}
+	return 0
+}
+
+// suppressedExpr is true for a match row m that an unexpired suppression
+// of its organization covers; its one parameter is the current time.
+const suppressedExpr = `EXISTS (SELECT 1 FROM vuln_suppressions s
+	WHERE s.org_id = m.org_id AND s.cve = m.cve
+	  AND (s.package IS NULL OR s.package = m.package)
+	  AND (s.agent_id IS NULL OR s.agent_id = m.agent_id)
+	  AND (s.expires_at IS NULL OR s.expires_at > ?))`
+
+// ListVulnerabilities groups the match rows of f by (CVE, SystemPackage).
+// The status selects rows: active (unresolved, not suppressed), suppressed
+// (unresolved, suppressed), resolved, or all. A group's IsSuppressed is
+// true when every one of its selected rows is suppressed, so with status
+// all a group whose agents are partly suppressed is one item with
+// IsSuppressed false. Its severity is the highest of its rows; the other
+// advisory fields come from its first row by agent id.
+func (db *DB) ListVulnerabilities(ctx context.Context, f aip.VulnFilter) ([]*aip.Vulnerability, error) {
+	status := f.Status
+	if status == "" {
+		status = aip.VulnActive
+	}
+	switch {
+	case f.OrgID == "":
+		return nil, aip.Errorf(aip.EINVALID, "Vulnerabilities are listed per organization.")
+	case f.Limit <= 0:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
+	case status != aip.VulnActive && status != aip.VulnSuppressed && status != aip.VulnResolved && status != aip.VulnAll:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid status %q: must be active, suppressed, resolved or all.", f.Status)
+	}
+	at := f.Now
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var q strings.Builder
+	args := []any{toMillis(at), f.OrgID}
+	q.WriteString(`SELECT * FROM (SELECT m.cve, m.system_package, m.agent_id, a.hostname, m.reported_package,
+	  m.severity, m.vector_type, m.notices, ` + suppressedExpr + ` AS suppressed
+	  FROM vuln_matches m LEFT JOIN agents a ON a.org_id = m.org_id AND a.id = m.agent_id
+	  WHERE m.org_id = ?`)
+	switch status {
+	case aip.VulnActive, aip.VulnSuppressed:
+		q.WriteString(` AND m.resolved_at IS NULL`)
+	case aip.VulnResolved:
+		q.WriteString(` AND m.resolved_at IS NOT NULL`)
+	}
+	if f.AgentID != "" {
+		q.WriteString(` AND m.agent_id = ?`)
+		args = append(args, f.AgentID)
+	}
+	if f.Hostname != "" {
+		q.WriteString(` AND a.hostname = ?`)
+		args = append(args, f.Hostname)
+	}
+	if f.Package != "" {
+		q.WriteString(` AND m.package = ?`)
+		args = append(args, f.Package)
+	}
+	if f.CVE != "" {
+		q.WriteString(` AND m.cve = ?`)
+		args = append(args, f.CVE)
+	}
+	if f.HasSecurityNotices {
+		q.WriteString(` AND json_array_length(m.notices) > 0`)
+	}
+	if f.After != nil {
+		q.WriteString(` AND (m.cve, m.system_package) > (?, ?)`)
+		args = append(args, f.After.CVE, f.After.SystemPackage)
+	}
+	q.WriteString(`)`)
+	switch status {
+	case aip.VulnActive:
+		q.WriteString(` WHERE NOT suppressed`)
+	case aip.VulnSuppressed:
+		q.WriteString(` WHERE suppressed`)
+	}
+	q.WriteString(` ORDER BY cve, system_package, agent_id`)
+
+	rows, err := db.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list vulnerabilities of %s: %w", f.OrgID, err)
+	}
+	defer rows.Close()
+	var (
+		out  []*aip.Vulnerability
+		cur  *aip.Vulnerability
+		rank int
+	)
+	for rows.Next() {
+		var (
+			v                aip.Vulnerability
+			agentID, notices string
+			hostname         sql.NullString
+			suppressed       bool
+		)
+		if err := rows.Scan(&v.CVENumber, &v.SystemPackage, &agentID, &hostname, &v.ReportedPackage,
+			&v.Severity, &v.VectorType, &notices, &suppressed); err != nil {
+			return nil, fmt.Errorf("scan vulnerability: %w", err)
+		}
+		agent := aip.VulnAgent{AgentID: agentID}
+		if hostname.Valid {
+			agent.Hostname = &hostname.String
+		}
+		if cur != nil && cur.CVENumber == v.CVENumber && cur.SystemPackage == v.SystemPackage {
+			cur.Agents = append(cur.Agents, agent)
+			cur.IsSuppressed = cur.IsSuppressed && suppressed
+			if r := severityRank(v.Severity); r > rank {
+				cur.Severity, rank = v.Severity, r
+			}
+			continue
+		}
+		if len(out) == f.Limit {
+			break
+		}
+		if err := json.Unmarshal([]byte(notices), &v.SecurityNotices); err != nil {
+			return nil, fmt.Errorf("decode notices of %s: %w", v.CVENumber, err)
+		}
+		v.SecurityNotices = nonNil(v.SecurityNotices)
+		v.IsSuppressed = suppressed
+		v.Agents = []aip.VulnAgent{agent}
+		cur, rank = &v, severityRank(v.Severity)
+		out = append(out, cur)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list vulnerabilities of %s: %w", f.OrgID, err)
+	}
+	return out, nil
+}
+
+// ListVulnServers returns the agents with an unresolved match of cve,
+// suppressed or not, ordered by agent id after `after`.
+func (db *DB) ListVulnServers(ctx context.Context, orgID, cve, after string, limit int) ([]aip.VulnAgent, error) {
+	if limit <= 0 {
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT m.agent_id, a.hostname
+		 FROM (SELECT DISTINCT agent_id, org_id FROM vuln_matches
+		       WHERE org_id = ? AND cve = ? AND resolved_at IS NULL AND agent_id > ?) m
+		 LEFT JOIN agents a ON a.org_id = m.org_id AND a.id = m.agent_id
+		 ORDER BY m.agent_id LIMIT ?`, orgID, cve, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("servers with %s: %w", cve, err)
+	}
+	defer rows.Close()
+	var out []aip.VulnAgent
+	for rows.Next() {
+		var (
+			a        aip.VulnAgent
+			hostname sql.NullString
+		)
+		if err := rows.Scan(&a.AgentID, &hostname); err != nil {
+			return nil, fmt.Errorf("scan server: %w", err)
+		}
+		if hostname.Valid {
+			a.Hostname = &hostname.String
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("servers with %s: %w", cve, err)
+	}
+	return out, nil
+}
+
+// nilIfEmpty treats an empty scope string like an absent one.
+func nilIfEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateSuppression validates and stores s, filling ID and CreatedAt
+// (when zero). An empty Package or AgentID is stored as absent.
+func (db *DB) CreateSuppression(ctx context.Context, s *aip.Suppression) error {
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = aip.Time{Time: now()}
+	}
+	s.CreatedAt = aip.Time{Time: normalize(s.CreatedAt.Time)}
+	if !s.ExpiresAt.IsZero() {
+		s.ExpiresAt = aip.Time{Time: normalize(s.ExpiresAt.Time)}
+	}
+	switch {
+	case s.CVENumber == "":
+		return aip.Errorf(aip.EINVALID, "A suppression needs a cveNumber.")
+	case s.Reason == "":
+		return aip.Errorf(aip.EINVALID, "A suppression needs a reason.")
+	case !s.ExpiresAt.IsZero() && !s.ExpiresAt.After(s.CreatedAt.Time):
+		return aip.Errorf(aip.EINVALID, "expiresAt must be after the creation time.")
+	}
+	s.Package, s.AgentID = nilIfEmpty(s.Package), nilIfEmpty(s.AgentID)
+	s.ID = aip.NewUUID()
+	var expires sql.NullInt64
+	if !s.ExpiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: toMillis(s.ExpiresAt.Time), Valid: true}
+	}
+	_, err := db.write.ExecContext(ctx,
+		`INSERT INTO vuln_suppressions (id, org_id, cve, package, agent_id, reason, created_by, created_at, expires_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.OrgID, s.CVENumber, s.Package, s.AgentID, s.Reason, s.CreatedBy, toMillis(s.CreatedAt.Time), expires)
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", s.OrgID)
+	case err != nil:
+		return fmt.Errorf("create suppression of %s: %w", s.CVENumber, err)
+	}
+	return nil
+}
+
+// ListSuppressions returns orgID's suppressions, expired ones included,
+// newest first.
+func (db *DB) ListSuppressions(ctx context.Context, orgID string) ([]*aip.Suppression, error) {
+	rows, err := db.read.QueryContext(ctx,
+		`SELECT id, cve, package, agent_id, reason, created_by, created_at, expires_at
+		 FROM vuln_suppressions WHERE org_id = ? ORDER BY created_at DESC, id DESC`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list suppressions of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Suppression
+	for rows.Next() {
+		var (
+			s       = aip.Suppression{OrgID: orgID}
+			pkg     sql.NullString
+			agent   sql.NullString
+			created int64
+			expires sql.NullInt64
+		)
+		if err := rows.Scan(&s.ID, &s.CVENumber, &pkg, &agent, &s.Reason, &s.CreatedBy, &created, &expires); err != nil {
+			return nil, fmt.Errorf("scan suppression: %w", err)
+		}
+		if pkg.Valid {
+			s.Package = &pkg.String
+		}
+		if agent.Valid {
+			s.AgentID = &agent.String
+		}
+		s.CreatedAt = aip.Time{Time: fromMillis(created)}
+		s.ExpiresAt = aip.Time{Time: fromNullMillis(expires)}
+		out = append(out, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list suppressions of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// DeleteSuppression removes a suppression of orgID; ENOTFOUND when absent.
+func (db *DB) DeleteSuppression(ctx context.Context, orgID, id string) error {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM vuln_suppressions WHERE org_id = ? AND id = ?`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete suppression %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Suppression %s not found.", id))
+}
