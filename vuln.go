@@ -215,7 +215,9 @@ type VulnStore interface {
 	// unknown ids are left out.
 	AdvisoriesByID(ctx context.Context, ids []string) ([]*Advisory, error)
 	// AgentsAffectedBy returns the (org, agent) pairs whose inventory holds
-	// a package named in one of the advisories' affected entries.
+	// a package named in one of the advisories' affected entries, or with
+	// an active match from one of them (an update may have dropped the
+	// package the match came from).
 	AgentsAffectedBy(ctx context.Context, advisoryIDs []string) ([]AgentRef, error)
 	// ReplaceVulnMatches makes matches the agent's active vulnerabilities
 	// as of now: new ones are added, known ones keep FirstSeenAt, and

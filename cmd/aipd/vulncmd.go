@@ -56,7 +56,7 @@ package named by an added or changed advisory are re-matched.`,
 				fmt.Sprintf("ADDED=%d", rep.Added), fmt.Sprintf("UPDATED=%d", rep.Updated),
 				fmt.Sprintf("UNCHANGED=%d", rep.Unchanged), fmt.Sprintf("WITHDRAWN=%d", rep.Withdrawn),
 				fmt.Sprintf("SKIPPED=%d", rep.Skipped), fmt.Sprintf("INVALID=%d", rep.Invalid),
-				fmt.Sprintf("UNSUPPORTED_ENTRIES=%d", rep.UnsupportedEntries),
+				fmt.Sprintf("UNSUPPORTED_ENTRIES=%d", rep.UnsupportedEntries), fmt.Sprintf("UNORDERABLE_VERSIONS=%d", rep.UnorderableVersions),
 				fmt.Sprintf("AGENTS_REMATCHED=%d", rep.Rematched), fmt.Sprintf("REMATCH_ERRORS=%d", rep.MatchErrors),
 				fmt.Sprintf("SECONDS=%.1f", time.Since(start).Seconds()),
 			} {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/vuln/osv"
+	"github.com/aipsec/aip/internal/vuln/version"
 )
 
 // importBatch is how many advisories one store transaction takes: large
@@ -24,6 +25,10 @@ type ImportReport struct {
 	UnsupportedEntries int
 	// Invalid records were malformed and skipped.
 	Invalid int
+	// UnorderableVersions counts the ranges and listed versions dropped
+	// from otherwise valid advisories because their ecosystem cannot
+	// order a version they name.
+	UnorderableVersions int
 	// Rematched counts the agents re-matched because an advisory naming
 	// one of their packages changed; MatchErrors those that failed.
 	Rematched   int
@@ -78,6 +83,10 @@ func Import(ctx context.Context, store aip.VulnStore, paths []string, now func()
 				problem(fmt.Sprintf("%s: %s: no affected package in a supported ecosystem; skipped", rec.Source, rec.ID))
 				return nil
 			default:
+				for _, msg := range dropUnorderable(rec.Advisory) {
+					rep.UnorderableVersions++
+					problem(fmt.Sprintf("%s: %s: %s", rec.Source, rec.ID, msg))
+				}
 				batch = append(batch, rec.Advisory)
 			}
 			if len(batch) >= importBatch {
@@ -112,4 +121,41 @@ func Import(ctx context.Context, store aip.VulnStore, paths []string, now func()
 		rep.Rematched++
 	}
 	return rep, nil
+}
+
+// dropUnorderable removes from adv the ranges and listed versions whose
+// versions its ecosystem cannot order (they could never match, and would
+// cost a failed comparison on every host), and says what it dropped.
+func dropUnorderable(adv *aip.Advisory) []string {
+	var problems []string
+	valid := func(eco, v string) bool {
+		if v == "" || v == "0" {
+			return true
+		}
+		_, err := version.Compare(eco, v, v)
+		return err == nil
+	}
+	for i := range adv.Affected {
+		aff := &adv.Affected[i]
+		ranges := aff.Ranges[:0]
+		for _, r := range aff.Ranges {
+			if valid(aff.Ecosystem, r.Introduced) && valid(aff.Ecosystem, r.Fixed) && valid(aff.Ecosystem, r.LastAffected) {
+				ranges = append(ranges, r)
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("%s %s: range %+v has a version %s cannot order; range skipped",
+				aff.Distro, aff.Name, r, aff.Ecosystem))
+		}
+		aff.Ranges = ranges
+		versions := aff.Versions[:0]
+		for _, v := range aff.Versions {
+			if valid(aff.Ecosystem, v) {
+				versions = append(versions, v)
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("%s %s: version %q cannot be ordered as %s; skipped", aff.Distro, aff.Name, v, aff.Ecosystem))
+		}
+		aff.Versions = versions
+	}
+	return problems
 }

@@ -395,7 +395,11 @@ func (db *DB) AgentsAffectedBy(ctx context.Context, advisoryIDs []string) ([]aip
 		 WHERE ap.advisory_id = j.value
 		   AND ip.ecosystem = ap.ecosystem AND ip.distro = ap.distro AND ip.name = ap.name
 		   AND (ap.release = '' OR ip.release = ap.release)
-		 ORDER BY 1, 2`, string(arg))
+		 UNION
+		 SELECT m.org_id, m.agent_id
+		 FROM json_each(?) j CROSS JOIN vuln_matches m
+		 WHERE m.advisory_id = j.value AND m.resolved_at IS NULL
+		 ORDER BY 1, 2`, string(arg), string(arg))
 	if err != nil {
 		return nil, fmt.Errorf("agents affected by %d advisories: %w", len(advisoryIDs), err)
 	}

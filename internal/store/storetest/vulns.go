@@ -267,6 +267,30 @@ func testAgentsAffectedBy(t *testing.T, open func(t *testing.T) aip.Store) {
 			}
 		})
 	}
+	t.Run("agents with an active match of the advisory, whatever it names now", func(t *testing.T) {
+		m := &aip.VulnMatch{CVE: "CVE-6", AdvisoryID: "A-renamed", Package: "curl", ReportedPackage: "curl 7.74.0",
+			SystemPackage: "curl 7.74.0-1.amd64", Severity: "high"}
+		if err := s.ReplaceVulnMatches(ctx, orgA.ID, bullseye.ID, []*aip.VulnMatch{m}, base); err != nil {
+			t.Fatal(err)
+		}
+		renamed := advisory("A-renamed", "CVE-6", affected("deb", "debian", "", "curl-ng"))
+		if _, _, err := s.UpsertAdvisories(ctx, []*aip.Advisory{renamed}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AgentsAffectedBy(ctx, []string{"A-renamed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]aip.AgentRef{ref(orgA, bullseye)}, got); diff != "" {
+			t.Errorf("AgentsAffectedBy mismatch (-want +got):\n%s", diff)
+		}
+		if err := s.ReplaceVulnMatches(ctx, orgA.ID, bullseye.ID, nil, base.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AgentsAffectedBy(ctx, []string{"A-renamed"}); err != nil || len(got) != 0 {
+			t.Errorf("after the match resolved: %v, %v; want none", got, err)
+		}
+	})
 }
 
 func vmatch(cve, pkg, version, severity string, notices ...string) *aip.VulnMatch {

@@ -92,6 +92,9 @@ CREATE TABLE vuln_matches (
 
 -- Listings are ordered by (cve, system_package) inside one organization.
 CREATE INDEX vuln_matches_cve ON vuln_matches (org_id, cve, system_package, agent_id);
+-- AgentsAffectedBy: the agents an advisory matched, which must be
+-- re-matched when it changes even if it no longer names their package.
+CREATE INDEX vuln_matches_advisory ON vuln_matches (advisory_id) WHERE resolved_at IS NULL;
 
 CREATE TABLE vuln_suppressions (
     id         TEXT    NOT NULL PRIMARY KEY,
