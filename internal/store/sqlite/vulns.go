@@ -23,8 +23,6 @@ const (
 	packageRowsPerInsert  = 200
 )
 
-
-
 // advisoryName is the name advisories key pkg by in ecosystem: Debian and
 // Ubuntu data name source packages.
 func advisoryName(ecosystem string, pkg aip.InstalledPackage) string {
