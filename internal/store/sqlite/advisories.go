@@ -98,25 +98,6 @@ func mergeAffected(affs []aip.AffectedPackage) []aip.AffectedPackage {
 	return out
 }
 
-// packageKeysJSON encodes keys, deduplicated, as the JSON array of
-// [ecosystem, distro, release, name] tuples the queries read with
-// json_each.
-func packageKeysJSON(keys []aip.PackageKey) (string, int, error) {
-	seen := make(map[aip.PackageKey]bool, len(keys))
-	tuples := make([][4]string, 0, len(keys))
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			tuples = append(tuples, [4]string{k.Ecosystem, k.Distro, k.Release, k.Name})
-		}
-	}
-	arg, err := json.Marshal(tuples)
-	if err != nil {
-		return "", 0, fmt.Errorf("encode package keys: %w", err)
-	}
-	return string(arg), len(tuples), nil
-}
-
 // affectedIndex is the package index of the advisory database in memory
 // (some 150 bytes an entry: 30 MB for 200k advisories), so that matching a
 // host is map lookups instead of tens of thousands of rows read through

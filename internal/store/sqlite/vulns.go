@@ -326,52 +326,18 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 }
 
 // AdvisoriesFor returns, ordered by id and each once, the advisories with
-// an affected entry for one of keys. The keys travel as one JSON
-// parameter (json_each) rather than bound variables, so that any number
-// fits in one query, each key an index seek.
+// an affected entry for one of keys: the ids from the in-memory package
+// index, then the advisories whole.
 func (db *DB) AdvisoriesFor(ctx context.Context, keys []aip.PackageKey) ([]*aip.Advisory, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	seen := make(map[aip.PackageKey]bool, len(keys))
-	tuples := make([][4]string, 0, len(keys))
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			tuples = append(tuples, [4]string{k.Ecosystem, k.Distro, k.Release, k.Name})
-		}
-	}
-	arg, err := json.Marshal(tuples)
+	skeletons, err := db.AffectedFor(ctx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("encode package keys: %w", err)
+		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx,
-		`SELECT body FROM advisories WHERE id IN (
-		   SELECT ap.advisory_id
-		   FROM json_each(?) k CROSS JOIN advisory_packages ap
-		   WHERE ap.ecosystem = json_extract(k.value, '$[0]') AND ap.distro = json_extract(k.value, '$[1]')
-		     AND ap.name = json_extract(k.value, '$[3]') AND ap.release IN (json_extract(k.value, '$[2]'), ''))
-		 ORDER BY id`, string(arg))
-	if err != nil {
-		return nil, fmt.Errorf("advisories for %d packages: %w", len(tuples), err)
+	ids := make([]string, len(skeletons))
+	for i, a := range skeletons {
+		ids[i] = a.ID
 	}
-	defer rows.Close()
-	var out []*aip.Advisory
-	for rows.Next() {
-		var body []byte
-		if err := rows.Scan(&body); err != nil {
-			return nil, fmt.Errorf("scan advisory: %w", err)
-		}
-		var a aip.Advisory
-		if err := json.Unmarshal(body, &a); err != nil {
-			return nil, fmt.Errorf("decode advisory: %w", err)
-		}
-		out = append(out, &a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("advisories for %d packages: %w", len(tuples), err)
-	}
-	return out, nil
+	return db.AdvisoriesByID(ctx, ids)
 }
 
 // AgentsAffectedBy joins the advisories' package index with the
