@@ -61,16 +61,41 @@ type Evaluation struct {
 	Windows []*AlertWindow
 }
 
+// EvalState is an organization's shared evaluation state as the store's
+// transaction sees it. Evaluations of one organization are serialized
+// across processes and nodes (SQLite's single writer, a PostgreSQL
+// advisory lock), so a node whose cache was built at Generation (and
+// RulesGeneration) is current; any other node's commit in between moved
+// the counter and tells it to reload.
+type EvalState struct {
+	// Generation counts the evaluations that changed something, committed
+	// for the organization by any node.
+	Generation int64
+	// RulesGeneration moves with every change of the organization's rules
+	// or rulesets.
+	RulesGeneration int64
+	// Windows reads the organization's windows ending after since, inside
+	// the transaction.
+	Windows func(since time.Time) ([]*AlertWindow, error)
+}
+
 // EvaluateFunc evaluates the events of a batch that were not stored before
 // and returns what that changes (nil for nothing). It runs inside the
-// store's transaction: a returned error rolls back the events too.
-type EvaluateFunc func(ctx context.Context, fresh []*Event) (*Evaluation, error)
+// store's transaction: a returned error rolls back the events too. A
+// non-empty Evaluation moves st.Generation by one when it commits.
+type EvaluateFunc func(ctx context.Context, fresh []*Event, st *EvalState) (*Evaluation, error)
+
+// Empty reports whether ev changes nothing.
+func (ev *Evaluation) Empty() bool {
+	return ev == nil || len(ev.Alerts) == 0 && len(ev.Links) == 0 && len(ev.Windows) == 0
+}
 
 // EvaluationStore stores events and their effect on alerts atomically.
 type EvaluationStore interface {
 	// IngestEvents stores evs like InsertEvents and, in the same
 	// transaction, calls evaluate (when not nil) with the events that were
-	// new, in order, and applies the Evaluation it returns. An event is
+	// new, in order, and the organization's EvalState, and applies the
+	// Evaluation it returns. An event is
 	// thus stored if and only if its effect on alerts and windows is: a
 	// crash loses neither, and a re-sent event, never fresh again, is never
 	// evaluated twice. When evaluate or the apply fails nothing is stored.

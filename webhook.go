@@ -63,10 +63,15 @@ type DeliveryAttempt struct {
 	Next time.Time
 }
 
+// MaxWebhooksPerOrg bounds the fan-out of every alert. The stores enforce
+// it atomically, so that concurrent creates on several nodes cannot pass it.
+const MaxWebhooksPerOrg = 20
+
 // WebhookStore persists webhooks and their durable delivery outbox.
 type WebhookStore interface {
 	// CreateWebhook stores w, filling ID (when empty) and CreatedAt.
-	// ENOTFOUND when the organization is unknown.
+	// ENOTFOUND when the organization is unknown; EINVALID when it has
+	// MaxWebhooksPerOrg webhooks already.
 	CreateWebhook(ctx context.Context, w *Webhook) error
 	// ListWebhooks returns orgID's webhooks, oldest first.
 	ListWebhooks(ctx context.Context, orgID string) ([]*Webhook, error)

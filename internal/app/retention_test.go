@@ -109,7 +109,7 @@ func TestPurgeExpiredWindows(t *testing.T) {
 		{Key: "open", WindowStart: now, WindowEnd: now.Add(time.Hour), Count: 1},
 	}
 	_, err := s.IngestEvents(t.Context(), orgID, []*aip.Event{retentionEvent(now)},
-		func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return &aip.Evaluation{Windows: windows}, nil
 		})
 	if err != nil {

@@ -21,6 +21,12 @@ import (
 // neither and a re-sent event, never fresh again, never counts twice. When
 // a transaction fails, memory may be ahead of the store, so the
 // organization's windows are dropped and reloaded from the store.
+//
+// Several nodes may share the store: evaluations of one organization are
+// serialized by the store, which hands each one the organization's
+// generation counters (aip.EvalState); a node whose cache is behind (another
+// node evaluated or changed rules since) reloads windows or rebuilds its
+// engine inside the transaction, so alerts come out as on one node.
 type pipeline struct {
 	store  aip.Store
 	logger *slog.Logger
@@ -38,6 +44,9 @@ type orgPipeline struct {
 	engine *rules.Engine
 	// agg is nil when the windows must be (re)loaded from the store.
 	agg *rules.Aggregator
+	// gen and rulesGen are the store's evaluation and rules generations
+	// agg and engine are current for (aip.EvalState).
+	gen, rulesGen int64
 	// alerts maps the key of a firing window to its stored alert id.
 	alerts map[string]string
 	// pending holds the time of events counted below a threshold, which
@@ -127,34 +136,43 @@ func (p *pipeline) ingest(ctx context.Context, orgID, agentID string, evs []*aip
 	o := p.org(orgID)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if err := p.load(ctx, o, orgID, arrival); err != nil {
-		return nil, err
-	}
-	fresh, err := p.store.IngestEvents(ctx, orgID, evs, func(ctx context.Context, fresh []*aip.Event) (*aip.Evaluation, error) {
-		return p.evaluate(ctx, o, orgID, agentID, rulesetIDs, fresh, arrival)
+	var nextGen int64
+	fresh, err := p.store.IngestEvents(ctx, orgID, evs, func(ctx context.Context, fresh []*aip.Event, st *aip.EvalState) (*aip.Evaluation, error) {
+		if err := p.load(ctx, o, orgID, st, arrival); err != nil {
+			return nil, err
+		}
+		ev, err := p.evaluate(ctx, o, orgID, agentID, rulesetIDs, fresh, arrival)
+		nextGen = st.Generation
+		if !ev.Empty() {
+			nextGen++
+		}
+		return ev, err
 	})
 	if err != nil {
 		// Nothing was stored, but the windows may have moved: reload them.
 		o.agg = nil
 		return nil, err
 	}
+	o.gen = nextGen
 	return fresh, nil
 }
 
-// load builds o's engine and loads its windows from the store when they
-// are not in memory.
-func (p *pipeline) load(ctx context.Context, o *orgPipeline, orgID string, arrival time.Time) error {
-	if o.engine == nil {
+// load makes o current for the store's evaluation state st, inside the
+// store's transaction: the engine is rebuilt when it is missing or the
+// rules changed (on any node), the windows reloaded when they are missing
+// or another node (or process) committed an evaluation since o's last one.
+func (p *pipeline) load(ctx context.Context, o *orgPipeline, orgID string, st *aip.EvalState, arrival time.Time) error {
+	if o.engine == nil || o.rulesGen != st.RulesGeneration {
 		eng, err := p.buildEngine(ctx, orgID)
 		if err != nil {
 			return err
 		}
-		o.engine = eng
+		o.engine, o.rulesGen = eng, st.RulesGeneration
 	}
-	if o.agg != nil {
+	if o.agg != nil && o.gen == st.Generation {
 		return nil
 	}
-	ws, err := p.store.ListAlertWindows(ctx, orgID, arrival.Add(-aip.AlertWindowRetention))
+	ws, err := st.Windows(arrival.Add(-aip.AlertWindowRetention))
 	if err != nil {
 		return fmt.Errorf("load windows of %s: %w", orgID, err)
 	}

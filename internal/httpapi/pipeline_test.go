@@ -98,8 +98,8 @@ func (s *failingStore) IngestEvents(ctx context.Context, orgID string, evs []*ai
 	if !s.failNext.CompareAndSwap(true, false) || evaluate == nil {
 		return s.Store.IngestEvents(ctx, orgID, evs, evaluate)
 	}
-	return s.Store.IngestEvents(ctx, orgID, evs, func(ctx context.Context, fresh []*aip.Event) (*aip.Evaluation, error) {
-		if _, err := evaluate(ctx, fresh); err != nil {
+	return s.Store.IngestEvents(ctx, orgID, evs, func(ctx context.Context, fresh []*aip.Event, st *aip.EvalState) (*aip.Evaluation, error) {
+		if _, err := evaluate(ctx, fresh, st); err != nil {
 			return nil, err
 		}
 		return nil, aip.Errorf(aip.EUNAVAILABLE, "injected failure")

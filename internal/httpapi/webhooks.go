@@ -20,8 +20,6 @@ const (
 	minWebhookSecret = 16
 	maxWebhookSecret = 256
 	maxWebhookURL    = 2048
-	// maxWebhooksPerOrg bounds the fan-out of every alert.
-	maxWebhooksPerOrg = 20
 )
 
 // webhookSealOwner is the keyring owner a webhook secret is sealed for:
@@ -103,16 +101,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, p *princi
 		s.writeError(w, r, aip.Errorf(aip.EINVALID, "secret must be %d to %d characters long.", minWebhookSecret, maxWebhookSecret))
 		return
 	}
-	existing, err := s.cfg.Store.ListWebhooks(r.Context(), p.OrgID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if len(existing) >= maxWebhooksPerOrg {
-		s.writeError(w, r, aip.Errorf(aip.EINVALID, "An organization can have at most %d webhooks.", maxWebhooksPerOrg))
-		return
-	}
+	// The store enforces aip.MaxWebhooksPerOrg atomically.
 	wh := &aip.Webhook{ID: aip.NewUUID(), OrgID: p.OrgID, URL: req.URL, CreatedAt: s.now()}
+	var err error
 	if wh.SecretSealed, err = s.cfg.Keyring.Seal(webhookSealOwner(wh.ID), req.Secret); err != nil {
 		s.writeError(w, r, fmt.Errorf("seal webhook secret: %w", err))
 		return

@@ -88,9 +88,15 @@ func (db *DB) IngestEvents(ctx context.Context, orgID string, evs []*aip.Event, 
 		if len(todo) == 0 {
 			return nil
 		}
-		ev, err := evaluate(ctx, todo)
-		if err == nil && ev != nil {
-			err = applyEvaluation(ctx, tx, orgID, ev)
+		st, err := evalState(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		ev, err := evaluate(ctx, todo, st)
+		if err == nil && !ev.Empty() {
+			if err = applyEvaluation(ctx, tx, orgID, ev); err == nil {
+				err = bumpEvalGeneration(ctx, tx, orgID)
+			}
 		}
 		applyErr = err
 		return err

@@ -27,18 +27,29 @@ func (db *DB) CreateWebhook(ctx context.Context, w *aip.Webhook) error {
 	}
 	w.CreatedAt = normalize(w.CreatedAt)
 	w.LastDelivery = nil
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO webhooks (id, org_id, url, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
-		w.ID, w.OrgID, w.URL, w.SecretSealed, toMillis(w.CreatedAt))
-	switch {
-	case isForeignKey(err):
-		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", w.OrgID)
-	case isUnique(err):
-		return aip.Errorf(aip.ECONFLICT, "Webhook %s already exists.", w.ID)
-	case err != nil:
-		return fmt.Errorf("create webhook of organization %s: %w", w.OrgID, err)
-	}
-	return nil
+	// Count and insert in one write transaction: the single writer makes
+	// the limit exact.
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE org_id = ?`, w.OrgID).Scan(&n); err != nil {
+			return fmt.Errorf("count webhooks of organization %s: %w", w.OrgID, err)
+		}
+		if n >= aip.MaxWebhooksPerOrg {
+			return aip.Errorf(aip.EINVALID, "An organization can have at most %d webhooks.", aip.MaxWebhooksPerOrg)
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO webhooks (id, org_id, url, secret_sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
+			w.ID, w.OrgID, w.URL, w.SecretSealed, toMillis(w.CreatedAt))
+		switch {
+		case isForeignKey(err):
+			return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", w.OrgID)
+		case isUnique(err):
+			return aip.Errorf(aip.ECONFLICT, "Webhook %s already exists.", w.ID)
+		case err != nil:
+			return fmt.Errorf("create webhook of organization %s: %w", w.OrgID, err)
+		}
+		return nil
+	})
 }
 
 // ListWebhooks returns orgID's webhooks, oldest first.

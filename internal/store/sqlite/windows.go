@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,7 +85,18 @@ func putWindow(ctx context.Context, tx *sql.Tx, orgID string, w *aip.AlertWindow
 
 // ListAlertWindows returns the windows of orgID ending after since.
 func (db *DB) ListAlertWindows(ctx context.Context, orgID string, since time.Time) ([]*aip.AlertWindow, error) {
-	rows, err := db.read.QueryContext(ctx, `
+	return listAlertWindows(ctx, db.read, orgID, since)
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// listAlertWindows is ListAlertWindows through q.
+func listAlertWindows(ctx context.Context, q querier, orgID string, since time.Time) ([]*aip.AlertWindow, error) {
+	rows, err := q.QueryContext(ctx, `
 		SELECT agg_key, window_end, state FROM alert_windows WHERE org_id = ? AND window_end > ?`,
 		orgID, toMillis(since))
 	if err != nil {
@@ -138,4 +150,29 @@ func (db *DB) DeleteExpiredAlertWindows(ctx context.Context, cutoff time.Time, l
 		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
 	}
 	return int(n), nil
+}
+
+// evalState reads the organization's evaluation counters inside tx (zero
+// before its first evaluation).
+func evalState(ctx context.Context, tx *sql.Tx, orgID string) (*aip.EvalState, error) {
+	st := &aip.EvalState{Windows: func(since time.Time) ([]*aip.AlertWindow, error) {
+		return listAlertWindows(ctx, tx, orgID, since)
+	}}
+	err := tx.QueryRowContext(ctx, `SELECT generation, rules_generation FROM eval_state WHERE org_id = ?`, orgID).
+		Scan(&st.Generation, &st.RulesGeneration)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read evaluation state of %s: %w", orgID, err)
+	}
+	return st, nil
+}
+
+// bumpEvalGeneration records a committed evaluation of the organization.
+func bumpEvalGeneration(ctx context.Context, tx *sql.Tx, orgID string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO eval_state (org_id, generation) VALUES (?, 1)
+		ON CONFLICT (org_id) DO UPDATE SET generation = generation + 1`, orgID)
+	if err != nil {
+		return fmt.Errorf("bump evaluation generation of %s: %w", orgID, err)
+	}
+	return nil
 }

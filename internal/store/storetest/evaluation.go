@@ -21,7 +21,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 		mustEvents(t, s, org.ID, old)
 		e1, e2 := newEvent("ag", base.Add(time.Second)), newEvent("ag", base.Add(2*time.Second))
 		var got []string
-		fresh, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e1, old, e2, e1}, func(_ context.Context, evs []*aip.Event) (*aip.Evaluation, error) {
+		fresh, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e1, old, e2, e1}, func(_ context.Context, evs []*aip.Event, _ *aip.EvalState) (*aip.Evaluation, error) {
 			got = eventIDs(evs)
 			return nil, nil
 		})
@@ -39,7 +39,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 		e := newEvent("ag", base.Add(3*time.Second))
 		mustEvents(t, s, org.ID, e)
 		called := false
-		if _, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		if _, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			called = true
 			return nil, nil
 		}); err != nil {
@@ -55,7 +55,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 		a.ID = aip.NewUUID()
 		w := &aip.AlertWindow{Key: a.Key, AlertID: a.ID, WindowStart: base.Add(11 * time.Second), WindowEnd: base.Add(time.Hour),
 			Count: 3, FirstEventAt: base.Add(10 * time.Second), LastEventAt: base.Add(12 * time.Second), Alerting: true}
-		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e1, e2, e3}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e1, e2, e3}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return &aip.Evaluation{
 				Alerts:  []aip.NewAlert{{Alert: a, Events: []*aip.Event{e1, e2}}},
 				Links:   []aip.AlertLink{{AlertID: a.ID, Events: []*aip.Event{e3, e2}, LastEventAt: e3.Time}},
@@ -83,7 +83,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("a failing evaluation stores nothing", func(t *testing.T) {
 		e := newEvent("ag", base.Add(20*time.Second))
 		boom := errors.New("boom")
-		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return nil, boom
 		})
 		if !errors.Is(err, boom) {
@@ -96,7 +96,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 	})
 	t.Run("a failing apply stores nothing", func(t *testing.T) {
 		e := newEvent("ag", base.Add(30*time.Second))
-		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return &aip.Evaluation{
 				Windows: []*aip.AlertWindow{{Key: "k", WindowStart: base, WindowEnd: base.Add(time.Hour), Count: 1}},
 				Links:   []aip.AlertLink{{AlertID: aip.NewUUID(), Events: []*aip.Event{e}, LastEventAt: e.Time}},
@@ -116,7 +116,7 @@ func testIngestEvents(t *testing.T, open func(t *testing.T) aip.Store) {
 		theirs := newEvent("ag", base.Add(40*time.Second))
 		mustEvents(t, s, other.ID, theirs)
 		a := mustAlert(t, s, newAlert(other.ID, base, 1, "ag", "rule", "rs"), theirs)
-		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		_, err := s.IngestEvents(ctx, org.ID, []*aip.Event{e}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return &aip.Evaluation{Links: []aip.AlertLink{{AlertID: a.ID, Events: []*aip.Event{e}, LastEventAt: e.Time}}}, nil
 		})
 		wantCode(t, err, aip.ENOTFOUND)
@@ -148,7 +148,7 @@ func testAlertWindows(t *testing.T, open func(t *testing.T) aip.Store) {
 		t.Helper()
 		e := newEvent("ag", base.Add(time.Duration(len(ws))*time.Millisecond))
 		e.ID = aip.NewUUID()
-		_, err := s.IngestEvents(ctx, orgID, []*aip.Event{e}, func(context.Context, []*aip.Event) (*aip.Evaluation, error) {
+		_, err := s.IngestEvents(ctx, orgID, []*aip.Event{e}, func(context.Context, []*aip.Event, *aip.EvalState) (*aip.Evaluation, error) {
 			return &aip.Evaluation{Windows: ws}, nil
 		})
 		if err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 func runWebhooks(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("webhooks", func(t *testing.T) { testWebhooks(t, open) })
 	t.Run("webhook isolation", func(t *testing.T) { testWebhookIsolation(t, open) })
+	t.Run("webhook limit", func(t *testing.T) { testWebhookLimit(t, open) })
 	t.Run("delivery outbox", func(t *testing.T) { testDeliveryOutbox(t, open) })
 	t.Run("alert outbox", func(t *testing.T) { testAlertOutbox(t, open) })
 }
@@ -310,5 +312,21 @@ func testAlertOutbox(t *testing.T, open func(t *testing.T) aip.Store) {
 		if err != nil || got.EventCount != 1 {
 			t.Errorf("FindAlert = %+v, %v; want the alert with its event", got, err)
 		}
+	})
+}
+
+func testWebhookLimit(t *testing.T, open func(t *testing.T) aip.Store) {
+	s := open(t)
+	org := mustOrg(t, s, "hooks")
+	other := mustOrg(t, s, "other")
+	for i := range aip.MaxWebhooksPerOrg {
+		mustWebhook(t, s, org.ID, fmt.Sprintf("https://h%d.example/hook", i))
+	}
+	t.Run("refuses one more than the limit", func(t *testing.T) {
+		err := s.CreateWebhook(t.Context(), &aip.Webhook{OrgID: org.ID, URL: "https://one-too-many.example", SecretSealed: []byte("s")})
+		wantCode(t, err, aip.EINVALID)
+	})
+	t.Run("counts per organization", func(t *testing.T) {
+		mustWebhook(t, s, other.ID, "https://other.example/hook")
 	})
 }

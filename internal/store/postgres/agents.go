@@ -1,0 +1,368 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// CreateDeployKey stores k, filling ID and CreatedAt when empty.
+// ENOTFOUND when the organization is unknown, ECONFLICT for a key hash
+// that is already stored (the UNIQUE key_hash constraint decides, so two
+// nodes storing the same hash at once cannot both succeed).
+func (db *DB) CreateDeployKey(ctx context.Context, k *aip.DeployKey) error {
+	if len(k.KeyHash) == 0 {
+		return aip.Errorf(aip.EINVALID, "A deploy key needs a key hash.")
+	}
+	if k.ID == "" {
+		k.ID = aip.NewUUID()
+	}
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = now()
+	}
+	k.CreatedAt = normalize(k.CreatedAt)
+	_, err := db.sql.ExecContext(ctx,
+		`INSERT INTO deploy_keys (id, org_id, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		k.ID, k.OrgID, k.KeyHash, toMillis(k.CreatedAt))
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", k.OrgID)
+	case isUnique(err):
+		return aip.Errorf(aip.ECONFLICT, "This deploy key already exists.")
+	case err != nil:
+		return fmt.Errorf("create deploy key of organization %s: %w", k.OrgID, err)
+	}
+	return nil
+}
+
+// FindDeployKey returns the deploy key whose KeyHash equals keyHash;
+// ENOTFOUND when there is none.
+func (db *DB) FindDeployKey(ctx context.Context, keyHash []byte) (*aip.DeployKey, error) {
+	var (
+		k       aip.DeployKey
+		created int64
+	)
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT id, org_id, key_hash, created_at FROM deploy_keys WHERE key_hash = $1`, keyHash,
+	).Scan(&k.ID, &k.OrgID, &k.KeyHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Deploy key not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find deploy key: %w", err)
+	}
+	k.CreatedAt = fromMillis(created)
+	return &k, nil
+}
+
+// DeleteDeployKey removes a deploy key of orgID; ENOTFOUND when absent.
+func (db *DB) DeleteDeployKey(ctx context.Context, orgID, id string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM deploy_keys WHERE org_id = $1 AND id = $2`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete deploy key %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Deploy key %s not found.", id))
+}
+
+// agentHost is the JSON column of an agent's host details.
+type agentHost struct {
+	IPAddresses       aip.IPAddresses `json:"ipAddresses"`
+	Tags              []aip.Tag       `json:"tags"`
+	AgentModuleHealth json.RawMessage `json:"agentModuleHealth"`
+}
+
+// encodeHost validates and encodes the JSON column of h. The column is
+// TEXT, not JSONB, so the health object comes back byte for byte as the
+// agent sent it.
+func encodeHost(h *aip.AgentHost) (string, error) {
+	if len(h.AgentModuleHealth) > 0 && !bytes.Equal(bytes.TrimSpace(h.AgentModuleHealth), []byte("null")) &&
+		(!json.Valid(h.AgentModuleHealth) || !bytes.HasPrefix(bytes.TrimLeft(h.AgentModuleHealth, " \t\n\r"), []byte("{"))) {
+		return "", aip.Errorf(aip.EINVALID, "agentModuleHealth must be a JSON object.")
+	}
+	b, err := json.Marshal(agentHost{IPAddresses: h.IPAddresses, Tags: h.Tags, AgentModuleHealth: h.AgentModuleHealth})
+	if err != nil {
+		return "", fmt.Errorf("encode host details: %w", err)
+	}
+	return string(b), nil
+}
+
+// validAgentType reports whether t is an agent type (empty allowed: an
+// agent that does not say).
+func validAgentType(t string) bool {
+	return t == "" || t == aip.AgentTypeMonitor || t == aip.AgentTypeInvestigate
+}
+
+// CreateAgent enrolls a with its sealed key and rulesets in one transaction.
+func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, rulesetIDs []string) error {
+	switch {
+	case a.ID == "":
+		return aip.Errorf(aip.EINVALID, "An agent needs an id before its key is sealed.")
+	case len(sealedKey) == 0:
+		return aip.Errorf(aip.EINVALID, "An agent needs a sealed key.")
+	case !validAgentType(a.AgentType):
+		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", a.AgentType)
+	}
+	host, err := encodeHost(&a.AgentHost)
+	if err != nil {
+		return err
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = aip.Time{Time: now()}
+	}
+	a.CreatedAt.Time = normalize(a.CreatedAt.Time)
+	if a.LastReportedAt.IsZero() {
+		a.LastReportedAt = a.CreatedAt
+	}
+	a.LastReportedAt.Time = normalize(a.LastReportedAt.Time)
+	if a.Name == "" {
+		a.Name = a.Hostname
+	}
+	a.RevokedAt = time.Time{}
+	// As a read would return them: lists encode as [], never null.
+	a.Tags = nonNil(a.Tags)
+	a.IPAddresses = aip.IPAddresses{
+		Private:   nonNil(a.IPAddresses.Private),
+		LinkLocal: nonNil(a.IPAddresses.LinkLocal),
+		Public:    nonNil(a.IPAddresses.Public),
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := orgExists(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO agents (id, org_id, created_at, last_reported_at, key_sealed, name, description,
+				instance_id, version, hostname, agent_type, os_version, kernel, host)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+			a.ID, a.OrgID, toMillis(a.CreatedAt.Time), toMillis(a.LastReportedAt.Time), sealedKey, a.Name,
+			a.Description, a.InstanceID, a.Version, a.Hostname, a.AgentType, a.OSVersion, a.Kernel, host)
+		switch {
+		case isUnique(err):
+			return aip.Errorf(aip.ECONFLICT, "Agent %s already exists.", a.ID)
+		case isForeignKey(err):
+			// The organization was deleted after orgExists looked.
+			return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", a.OrgID)
+		case err != nil:
+			return fmt.Errorf("create agent %s: %w", a.ID, err)
+		}
+		return setAgentRulesets(ctx, tx, a.OrgID, a.ID, rulesetIDs)
+	})
+}
+
+// setAgentRulesets replaces the rulesets of an agent inside tx. Each
+// INSERT … SELECT reads the ruleset and the foreign key holds it, so a
+// ruleset deleted by another node at the same time either fails the
+// insert or cascades the new row away: never a dangling assignment.
+func setAgentRulesets(ctx context.Context, tx *sql.Tx, orgID, agentID string, rulesetIDs []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM agent_rulesets WHERE org_id = $1 AND agent_id = $2`, orgID, agentID); err != nil {
+		return fmt.Errorf("clear rulesets of agent %s: %w", agentID, err)
+	}
+	seen := make(map[string]bool, len(rulesetIDs))
+	for _, id := range rulesetIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO agent_rulesets (org_id, agent_id, ruleset_id)
+			SELECT org_id, $1::text, id FROM rulesets WHERE org_id = $2 AND id = $3`, agentID, orgID, id)
+		if isForeignKey(err) {
+			return aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id)
+		} else if err != nil {
+			return fmt.Errorf("assign ruleset %s to agent %s: %w", id, agentID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("assign ruleset %s to agent %s: %w", id, agentID, err)
+		} else if n == 0 {
+			return aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id)
+		}
+	}
+	return nil
+}
+
+// SetAgentRulesets replaces the rulesets an agent runs. The agent's row is
+// locked (FOR UPDATE) for the transaction, so two nodes replacing the same
+// agent's rulesets at once run one after the other instead of both
+// deleting and then both inserting (a duplicate key on the second commit).
+func (db *DB) SetAgentRulesets(ctx context.Context, orgID, agentID string, rulesetIDs []string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE`,
+			orgID, agentID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+		} else if err != nil {
+			return fmt.Errorf("check agent %s: %w", agentID, err)
+		}
+		return setAgentRulesets(ctx, tx, orgID, agentID, rulesetIDs)
+	})
+}
+
+// agentColumns is what scanAgent reads; its one parameter is the status
+// cutoff, always the first of the query.
+const agentColumns = `id, org_id, created_at, last_reported_at, revoked_at, name, description,
+	instance_id, version, hostname, agent_type, os_version, kernel, host,
+	revoked_at IS NULL AND last_reported_at >= ?`
+
+func scanAgent(row interface{ Scan(...any) error }) (*aip.Agent, error) {
+	var (
+		a                 aip.Agent
+		created, reported int64
+		revoked           sql.NullInt64
+		host              string
+		online            bool
+	)
+	if err := row.Scan(&a.ID, &a.OrgID, &created, &reported, &revoked, &a.Name, &a.Description,
+		&a.InstanceID, &a.Version, &a.Hostname, &a.AgentType, &a.OSVersion, &a.Kernel, &host, &online); err != nil {
+		return nil, err
+	}
+	var h agentHost
+	if err := json.Unmarshal([]byte(host), &h); err != nil {
+		return nil, fmt.Errorf("decode host details of agent %s: %w", a.ID, err)
+	}
+	a.IPAddresses = aip.IPAddresses{
+		Private:   nonNil(h.IPAddresses.Private),
+		LinkLocal: nonNil(h.IPAddresses.LinkLocal),
+		Public:    nonNil(h.IPAddresses.Public),
+	}
+	a.Tags = nonNil(h.Tags)
+	if !bytes.Equal(h.AgentModuleHealth, []byte("null")) {
+		a.AgentModuleHealth = h.AgentModuleHealth
+	}
+	a.CreatedAt = aip.Time{Time: fromMillis(created)}
+	a.LastReportedAt = aip.Time{Time: fromMillis(reported)}
+	a.RevokedAt = fromNullMillis(revoked)
+	a.Status = aip.AgentOffline
+	if online {
+		a.Status = aip.AgentOnline
+	}
+	return &a, nil
+}
+
+// FindAgent returns one agent of orgID with its status against onlineSince.
+func (db *DB) FindAgent(ctx context.Context, orgID, id string, onlineSince time.Time) (*aip.Agent, error) {
+	row := db.sql.QueryRowContext(ctx, rebind(`SELECT `+agentColumns+` FROM agents WHERE org_id = ? AND id = ?`),
+		ceilMillis(onlineSince), orgID, id)
+	a, err := scanAgent(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find agent %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListAgents returns at most f.Limit agents ordered by (CreatedAt, ID)
+// descending. OrgID and a positive Limit are required.
+func (db *DB) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, error) {
+	switch {
+	case f.OrgID == "":
+		return nil, aip.Errorf(aip.EINVALID, "Agents are listed per organization.")
+	case f.Limit <= 0:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
+	case f.Status != "" && f.Status != aip.AgentOnline && f.Status != aip.AgentOffline:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid status %q: must be online or offline.", f.Status)
+	case !validAgentType(f.Type):
+		return nil, aip.Errorf(aip.EINVALID, "Invalid type %q: must be monitor or investigate.", f.Type)
+	}
+	q, args := agentQuery(f)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Agent
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+	}
+	return out, nil
+}
+
+// agentQuery builds the listing query for f, served by agents_org_created.
+func agentQuery(f aip.AgentFilter) (string, []any) {
+	cutoff := ceilMillis(f.OnlineSince)
+	var q strings.Builder
+	q.WriteString(`SELECT ` + agentColumns + ` FROM agents WHERE org_id = ?`)
+	args := []any{cutoff, f.OrgID}
+	switch f.Status {
+	case aip.AgentOnline:
+		q.WriteString(` AND revoked_at IS NULL AND last_reported_at >= ?`)
+		args = append(args, cutoff)
+	case aip.AgentOffline:
+		q.WriteString(` AND (revoked_at IS NOT NULL OR last_reported_at < ?)`)
+		args = append(args, cutoff)
+	}
+	if f.Type != "" {
+		q.WriteString(` AND agent_type = ?`)
+		args = append(args, f.Type)
+	}
+	if f.Hostname != "" {
+		q.WriteString(` AND hostname = ?`)
+		args = append(args, f.Hostname)
+	}
+	if f.InstanceID != "" {
+		q.WriteString(` AND instance_id = ?`)
+		args = append(args, f.InstanceID)
+	}
+	args = appendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
+	return rebind(q.String()), args
+}
+
+// FindAgentCredentials returns the sealed key of a working agent.
+func (db *DB) FindAgentCredentials(ctx context.Context, agentID string) (*aip.AgentCredentials, error) {
+	c := aip.AgentCredentials{AgentID: agentID}
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT org_id, key_sealed FROM agents
+		WHERE id = $1 AND revoked_at IS NULL AND key_sealed IS NOT NULL`, agentID).Scan(&c.OrgID, &c.SealedKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find credentials of agent %s: %w", agentID, err)
+	}
+	return &c, nil
+}
+
+// RecordHeartbeat replaces the host details of a working agent and moves
+// its LastReportedAt forward to at. GREATEST inside the one UPDATE keeps
+// the time from moving back when two nodes record heartbeats at once.
+func (db *DB) RecordHeartbeat(ctx context.Context, orgID, agentID string, h aip.AgentHost, at time.Time) error {
+	if !validAgentType(h.AgentType) {
+		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", h.AgentType)
+	}
+	host, err := encodeHost(&h)
+	if err != nil {
+		return err
+	}
+	res, err := db.sql.ExecContext(ctx, `
+		UPDATE agents SET instance_id = $1, version = $2, hostname = $3, agent_type = $4, os_version = $5,
+			kernel = $6, host = $7, last_reported_at = GREATEST(last_reported_at, $8)
+		WHERE org_id = $9 AND id = $10 AND revoked_at IS NULL`,
+		h.InstanceID, h.Version, h.Hostname, h.AgentType, h.OSVersion, h.Kernel, host, toMillis(at), orgID, agentID)
+	if err != nil {
+		return fmt.Errorf("record heartbeat of agent %s: %w", agentID, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
+}
+
+// RevokeAgent destroys the agent's key; the first revocation time stays.
+func (db *DB) RevokeAgent(ctx context.Context, orgID, agentID string) error {
+	res, err := db.sql.ExecContext(ctx, `
+		UPDATE agents SET revoked_at = coalesce(revoked_at, $1), key_sealed = NULL
+		WHERE org_id = $2 AND id = $3`, toMillis(now()), orgID, agentID)
+	if err != nil {
+		return fmt.Errorf("revoke agent %s: %w", agentID, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
+}

@@ -1,0 +1,428 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// CreateAlert stores a, links its first events and queues webhookBody
+// (when not nil) for every webhook of the organization in one transaction,
+// so that a crash cannot keep the alert and lose its deliveries.
+func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
+	if err := prepareAlert(a); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := orgExists(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
+		return createAlert(ctx, tx, a, events, webhookBody)
+	})
+}
+
+// prepareAlert checks a and normalizes it to what will be stored.
+func prepareAlert(a *aip.Alert) error {
+	switch {
+	case a.Severity < 1 || a.Severity > 3:
+		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", a.Severity)
+	case a.CreatedAt.IsZero():
+		return aip.Errorf(aip.EINVALID, "An alert needs a creation time.")
+	}
+	if a.ID == "" {
+		a.ID = aip.NewUUID()
+	}
+	a.CreatedAt.Time = normalize(a.CreatedAt.Time)
+	if a.LastEventAt.Before(a.CreatedAt.Time) {
+		a.LastEventAt = a.CreatedAt
+	}
+	a.LastEventAt.Time = normalize(a.LastEventAt.Time)
+	a.ExpiresAt.Time = normalize(a.ExpiresAt.Time)
+	a.Aggregates = nonNil(a.Aggregates)
+	return nil
+}
+
+// createAlert inserts a prepared alert, links its events and queues its
+// webhook deliveries inside tx.
+func createAlert(ctx context.Context, tx *sql.Tx, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
+	aggs, err := json.Marshal(a.Aggregates)
+	if err != nil {
+		return fmt.Errorf("encode aggregates of alert %s: %w", a.ID, err)
+	}
+	var dismissedAt any
+	if a.IsDismissed {
+		dismissedAt = toMillis(a.DismissedAt.Time)
+	}
+	_, err = tx.ExecContext(ctx, rebind(`
+		INSERT INTO alerts (id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,
+			dismiss_reason_text, dismissed_by, severity, agent_id, rule_id, ruleset_id, aggregates,
+			event_count, expires_at, last_event_at, agg_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`),
+		a.ID, a.OrgID, a.Title, a.DataSource, toMillis(a.CreatedAt.Time), a.IsDismissed, dismissedAt,
+		a.DismissReason, a.DismissReasonText, a.DismissedBy, a.Severity, a.AgentID, a.RuleID, a.RulesetID,
+		string(aggs), toMillis(a.ExpiresAt.Time), toMillis(a.LastEventAt.Time), a.Key)
+	switch {
+	case isUnique(err):
+		return aip.Errorf(aip.ECONFLICT, "Alert %s already exists.", a.ID)
+	case isForeignKey(err):
+		// The organization was deleted by another node after orgExists.
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", a.OrgID)
+	case err != nil:
+		return fmt.Errorf("create alert %s: %w", a.ID, err)
+	}
+	n, err := linkEvents(ctx, tx, a.OrgID, a.ID, events, a.LastEventAt.Time)
+	a.EventCount = n
+	if err != nil {
+		return err
+	}
+	if webhookBody == nil {
+		return nil
+	}
+	if _, err := enqueueDeliveries(ctx, tx, a.OrgID, webhookBody); err != nil {
+		return fmt.Errorf("enqueue webhook deliveries of alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// linkEvents links stored events to an alert, raising its event count by
+// the number of new links, and returns that number.
+//
+// Nodes may link the same event to the same alert at once: the primary key
+// of alert_events makes the second INSERT wait for the first transaction
+// and then affect no row, so RowsAffected counts each link exactly once,
+// and the count is raised by an UPDATE relative to the stored value. The
+// event row is locked FOR KEY SHARE while it is linked, so that
+// DeleteExpiredEvents on another node cannot delete it under the link.
+func linkEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, events []*aip.Event, lastEventAt time.Time) (int, error) {
+	added := 0
+	for _, e := range events {
+		id, ms := e.ID, toMillis(e.Time)
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO alert_events (org_id, alert_id, event_id, event_time)
+			SELECT org_id, $1, id, event_time FROM events WHERE org_id = $2 AND event_time = $3 AND id = $4
+			FOR KEY SHARE
+			ON CONFLICT DO NOTHING`,
+			alertID, orgID, ms, id)
+		if err != nil {
+			return 0, fmt.Errorf("link event %s to alert %s: %w", id, alertID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("link event %s to alert %s: %w", id, alertID, err)
+		}
+		if n == 0 {
+			var stored bool
+			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE org_id = $1 AND event_time = $2 AND id = $3)`,
+				orgID, ms, id).Scan(&stored)
+			if err != nil {
+				return 0, fmt.Errorf("check event %s: %w", id, err)
+			} else if !stored {
+				return 0, aip.Errorf(aip.ENOTFOUND, "Event %s not found.", id)
+			}
+		}
+		added += int(n)
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE alerts SET event_count = event_count + $1, last_event_at = GREATEST(last_event_at, $2)
+		WHERE org_id = $3 AND id = $4`, added, toMillis(lastEventAt), orgID, alertID)
+	if err != nil {
+		return 0, fmt.Errorf("count events of alert %s: %w", alertID, err)
+	}
+	if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)); err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// AddAlertEvents links more events to an alert without counting any twice.
+func (db *DB) AddAlertEvents(ctx context.Context, orgID, alertID string, events []*aip.Event, lastEventAt time.Time) (int, error) {
+	var added int
+	err := db.inTx(ctx, func(tx *sql.Tx) (err error) {
+		added, err = addAlertEvents(ctx, tx, orgID, alertID, events, lastEventAt)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// addAlertEvents is AddAlertEvents inside tx.
+//
+// It locks the alert row first: transactions linking events to the same
+// alert then run one after the other instead of taking the alert_events
+// keys in different orders and deadlocking.
+func addAlertEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, events []*aip.Event, lastEventAt time.Time) (int, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM alerts WHERE org_id = $1 AND id = $2 FOR UPDATE`,
+		orgID, alertID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)
+	} else if err != nil {
+		return 0, fmt.Errorf("lock alert %s: %w", alertID, err)
+	}
+	return linkEvents(ctx, tx, orgID, alertID, events, lastEventAt)
+}
+
+const alertColumns = `id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,
+	dismiss_reason_text, dismissed_by, severity, agent_id, rule_id, ruleset_id, aggregates, event_count,
+	expires_at, last_event_at, agg_key`
+
+func scanAlert(row interface{ Scan(...any) error }) (*aip.Alert, error) {
+	var (
+		a                          aip.Alert
+		created, expires, lastSeen int64
+		dismissedAt                sql.NullInt64
+		aggs                       string
+	)
+	if err := row.Scan(&a.ID, &a.OrgID, &a.Title, &a.DataSource, &created, &a.IsDismissed, &dismissedAt,
+		&a.DismissReason, &a.DismissReasonText, &a.DismissedBy, &a.Severity, &a.AgentID, &a.RuleID, &a.RulesetID,
+		&aggs, &a.EventCount, &expires, &lastSeen, &a.Key); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(aggs), &a.Aggregates); err != nil {
+		return nil, fmt.Errorf("decode aggregates of alert %s: %w", a.ID, err)
+	}
+	a.Aggregates = nonNil(a.Aggregates)
+	a.CreatedAt = aip.Time{Time: fromMillis(created)}
+	a.DismissedAt = aip.Time{Time: fromNullMillis(dismissedAt)}
+	a.ExpiresAt = aip.Time{Time: fromMillis(expires)}
+	a.LastEventAt = aip.Time{Time: fromMillis(lastSeen)}
+	return &a, nil
+}
+
+// FindAlert returns one alert.
+func (db *DB) FindAlert(ctx context.Context, orgID, id string) (*aip.Alert, error) {
+	a, err := scanAlert(db.sql.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE org_id = $1 AND id = $2`, orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find alert %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// validAlertFilter checks the parts of f every alert query uses.
+func validAlertFilter(f aip.AlertFilter) error {
+	switch {
+	case f.OrgID == "":
+		return aip.Errorf(aip.EINVALID, "Alerts are selected per organization.")
+	case f.Status != "" && f.Status != aip.AlertActive && f.Status != aip.AlertDismissed:
+		return aip.Errorf(aip.EINVALID, "Invalid status %q: must be active or dismissed.", f.Status)
+	case f.Severity != 0 && (f.Severity < 1 || f.Severity > 3):
+		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", f.Severity)
+	}
+	return nil
+}
+
+// appendAlertWhere appends the equality filters of f (not its time range),
+// with ? placeholders: the finished query goes through rebind.
+func appendAlertWhere(q *strings.Builder, args []any, f aip.AlertFilter) []any {
+	q.WriteString(` WHERE org_id = ?`)
+	args = append(args, f.OrgID)
+	for _, c := range []struct {
+		col string
+		val any
+		set bool
+	}{
+		{"severity", f.Severity, f.Severity != 0},
+		{"agent_id", f.AgentID, f.AgentID != ""},
+		{"rule_id", f.RuleID, f.RuleID != ""},
+		{"ruleset_id", f.RulesetID, f.RulesetID != ""},
+		{"dismissed", f.Status == aip.AlertDismissed, f.Status != ""},
+	} {
+		if c.set {
+			q.WriteString(` AND ` + c.col + ` = ?`)
+			args = append(args, c.val)
+		}
+	}
+	return args
+}
+
+// alertQuery builds the listing query for f: an index scan on one of the
+// alerts_* indexes from the page's keyset bound.
+func alertQuery(f aip.AlertFilter) (string, []any) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + alertColumns + ` FROM alerts`)
+	args := appendAlertWhere(&q, nil, f)
+	args = appendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
+	return rebind(q.String()), args
+}
+
+// ListAlerts returns at most f.Limit alerts ordered by (CreatedAt, ID)
+// descending. OrgID, Status and a positive Limit are required.
+func (db *DB) ListAlerts(ctx context.Context, f aip.AlertFilter) ([]*aip.Alert, error) {
+	if err := validAlertFilter(f); err != nil {
+		return nil, err
+	}
+	switch {
+	case f.Status == "":
+		return nil, aip.Errorf(aip.EINVALID, "Alerts are listed by status: active or dismissed.")
+	case f.Limit <= 0:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
+	}
+	q, args := alertQuery(f)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts of organization %s: %w", f.OrgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list alerts of organization %s: %w", f.OrgID, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list alerts of organization %s: %w", f.OrgID, err)
+	}
+	return out, nil
+}
+
+// CountAlertsBySeverity counts alerts per severity; 1, 2 and 3 always.
+func (db *DB) CountAlertsBySeverity(ctx context.Context, orgID, status string, r aip.TimeRange) ([]aip.SeverityCount, error) {
+	if err := validAlertFilter(aip.AlertFilter{OrgID: orgID, Status: status}); err != nil {
+		return nil, err
+	}
+	q, args := severityCountQuery(orgID, status, r)
+	out := []aip.SeverityCount{{Severity: 1}, {Severity: 2}, {Severity: 3}}
+	err := db.sql.QueryRowContext(ctx, q, args...).Scan(&out[0].Count, &out[1].Count, &out[2].Count)
+	if err != nil {
+		return nil, fmt.Errorf("count alerts of organization %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// severityCountQuery counts each severity in its own subquery, so that
+// each is a scan of the alerts_severity index over just the time range,
+// rather than of every alert of the organization.
+func severityCountQuery(orgID, status string, r aip.TimeRange) (string, []any) {
+	var q strings.Builder
+	var args []any
+	q.WriteString(`SELECT`)
+	for sev := 1; sev <= 3; sev++ {
+		if sev > 1 {
+			q.WriteByte(',')
+		}
+		q.WriteString(` (SELECT count(*) FROM alerts`)
+		args = appendAlertWhere(&q, args, aip.AlertFilter{OrgID: orgID, Status: status, Severity: sev})
+		args = appendRange(&q, args, "created_at", r)
+		q.WriteString(`)`)
+	}
+	return rebind(q.String()), args
+}
+
+// ListAlertEvents returns a page of an alert's events, newest first.
+func (db *DB) ListAlertEvents(ctx context.Context, orgID, alertID string, after *aip.Cursor, limit int) ([]*aip.Event, error) {
+	if limit <= 0 {
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	var ok bool
+	err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM alerts WHERE org_id = $1 AND id = $2)`,
+		orgID, alertID).Scan(&ok)
+	if err != nil {
+		return nil, fmt.Errorf("check alert %s: %w", alertID, err)
+	} else if !ok {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)
+	}
+	q, args := alertEventsQuery(orgID, alertID, after, limit)
+	rows, err := db.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
+	}
+	defer rows.Close()
+	out := []*aip.Event{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
+	}
+	return out, nil
+}
+
+// alertEventsQuery builds the query of a page of an alert's events: a scan
+// of alert_events_time, then one unique key lookup per event.
+func alertEventsQuery(orgID, alertID string, after *aip.Cursor, limit int) (string, []any) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + eventSelect + ` FROM alert_events l
+		JOIN events e ON e.org_id = l.org_id AND e.event_time = l.event_time AND e.id = l.event_id
+		WHERE l.org_id = ? AND l.alert_id = ?`)
+	args := appendNewestFirst(&q, []any{orgID, alertID}, "l.event_time", "l.event_id", aip.TimeRange{}, after, limit)
+	return rebind(q.String()), args
+}
+
+// dismissSet is the SET clause of a dismissal and its arguments, with ?
+// placeholders.
+func dismissSet(d aip.Dismissal) (string, []any, error) {
+	if d.Reason == "" {
+		return "", nil, aip.Errorf(aip.EINVALID, "A dismissal needs a reason.")
+	}
+	at := d.At
+	if at.IsZero() {
+		at = now()
+	}
+	return `UPDATE alerts SET dismissed = TRUE, dismissed_at = ?, dismiss_reason = ?, dismiss_reason_text = ?, dismissed_by = ?`,
+		[]any{toMillis(at), d.Reason, d.Text, d.By}, nil
+}
+
+// DismissAlerts dismisses the active alerts among ids. The UPDATE's
+// "dismissed = FALSE" is rechecked on the locked row, so when two nodes
+// dismiss the same alert at once only one counts it.
+func (db *DB) DismissAlerts(ctx context.Context, orgID string, ids []string, d aip.Dismissal) (int, error) {
+	if len(ids) > aip.MaxDismissIDs {
+		return 0, aip.Errorf(aip.EINVALID, "At most %d alerts may be dismissed at once; got %d.", aip.MaxDismissIDs, len(ids))
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	set, args, err := dismissSet(d)
+	if err != nil {
+		return 0, err
+	}
+	q := set + ` WHERE org_id = ? AND dismissed = FALSE AND id = ANY(?)`
+	args = append(args, orgID, ids)
+	return db.execCount(ctx, rebind(q), args, "dismiss alerts of organization "+orgID)
+}
+
+// DismissAlertsMatching dismisses every active alert matching f.
+func (db *DB) DismissAlertsMatching(ctx context.Context, f aip.AlertFilter, d aip.Dismissal) (int, error) {
+	f.Status = aip.AlertActive
+	if err := validAlertFilter(f); err != nil {
+		return 0, err
+	}
+	set, args, err := dismissSet(d)
+	if err != nil {
+		return 0, err
+	}
+	var q strings.Builder
+	q.WriteString(set)
+	args = appendAlertWhere(&q, args, f)
+	args = appendRange(&q, args, "created_at", f.Range)
+	return db.execCount(ctx, rebind(q.String()), args, "dismiss alerts of organization "+f.OrgID)
+}
+
+// execCount runs one write and returns how many rows it changed.
+func (db *DB) execCount(ctx context.Context, q string, args []any, what string) (int, error) {
+	res, err := db.sql.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/aipsec/aip"
+)
+
+// The queries below spell the pending status as the literal 'pending' (the
+// value of aip.InviteStatusPending) so that PostgreSQL can prove they match
+// the partial indexes on invites (WHERE status = 'pending').
+
+// CreateInvite stores inv, filling ID, CreatedAt and Status (pending) when
+// empty. A new pending invite for the same (org, email), in any case,
+// replaces the previous one, whose link stops working.
+func (db *DB) CreateInvite(ctx context.Context, inv *aip.Invite) error {
+	switch {
+	case !inv.Role.Valid():
+		return aip.Errorf(aip.EINVALID, "Invalid role %q: must be owner, user or reader.", inv.Role)
+	case inv.Email == "":
+		return aip.Errorf(aip.EINVALID, "An invite needs an email address.")
+	case len(inv.TokenHash) == 0:
+		return aip.Errorf(aip.EINVALID, "An invite needs a token hash.")
+	case inv.ExpiresAt.IsZero():
+		return aip.Errorf(aip.EINVALID, "An invite needs an expiry time.")
+	}
+	if inv.ID == "" {
+		inv.ID = aip.NewUUID()
+	}
+	if inv.CreatedAt.IsZero() {
+		inv.CreatedAt = now()
+	}
+	if inv.Status == "" {
+		inv.Status = aip.InviteStatusPending
+	}
+	inv.CreatedAt = normalize(inv.CreatedAt)
+	inv.ExpiresAt = normalize(inv.ExpiresAt)
+
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if inv.Status == aip.InviteStatusPending {
+			// Two nodes inviting the same address at once would both
+			// delete nothing and then collide on invites_pending_email;
+			// the advisory lock on (org, lower(email)) makes the second
+			// wait and then replace the first, as on a single writer.
+			if _, err := tx.ExecContext(ctx,
+				`SELECT pg_advisory_xact_lock(hashtext('aip.invites'), hashtext($1 || '/' || lower($2)))`,
+				inv.OrgID, inv.Email); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx,
+				`DELETE FROM invites WHERE org_id = $1 AND lower(email) = lower($2) AND status = 'pending'`,
+				inv.OrgID, inv.Email); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO invites (id, org_id, email, role, status, invited_by, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			inv.ID, inv.OrgID, inv.Email, string(inv.Role), inv.Status, inv.InvitedBy, inv.TokenHash,
+			toMillis(inv.CreatedAt), toMillis(inv.ExpiresAt))
+		return err
+	})
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", inv.OrgID)
+	case isUnique(err):
+		return aip.Errorf(aip.ECONFLICT, "Invite %s already exists.", inv.ID)
+	case err != nil:
+		return fmt.Errorf("create invite for organization %s: %w", inv.OrgID, err)
+	}
+	return nil
+}
+
+// FindPendingInvite returns the pending invite whose TokenHash equals
+// tokenHash; ENOTFOUND when there is none (accepted, replaced or unknown).
+// Expiry is the caller's decision: the invite is returned with ExpiresAt.
+func (db *DB) FindPendingInvite(ctx context.Context, tokenHash []byte) (*aip.Invite, error) {
+	var (
+		inv              aip.Invite
+		role             string
+		created, expires int64
+	)
+	err := db.sql.QueryRowContext(ctx, `
+		SELECT id, org_id, email, role, status, invited_by, token_hash, created_at, expires_at
+		FROM invites
+		WHERE token_hash = $1 AND status = 'pending'
+		ORDER BY created_at DESC, id DESC
+		LIMIT 1`, tokenHash,
+	).Scan(&inv.ID, &inv.OrgID, &inv.Email, &role, &inv.Status, &inv.InvitedBy, &inv.TokenHash,
+		&created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Invite not found or no longer valid.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find pending invite: %w", err)
+	}
+	inv.Role = aip.Role(role)
+	inv.CreatedAt = fromMillis(created)
+	inv.ExpiresAt = fromMillis(expires)
+	return &inv, nil
+}
+
+// AcceptInvite marks a pending invite accepted, so its link works once;
+// ENOTFOUND when it is no longer pending. Of two nodes accepting at once,
+// the second UPDATE waits for the first's row lock, re-checks the status
+// and changes nothing, so only one acceptance succeeds.
+func (db *DB) AcceptInvite(ctx context.Context, id string) error {
+	res, err := db.sql.ExecContext(ctx,
+		`UPDATE invites SET status = $1 WHERE id = $2 AND status = 'pending'`,
+		aip.InviteStatusAccepted, id)
+	if err != nil {
+		return fmt.Errorf("accept invite %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Invite not found or no longer valid."))
+}

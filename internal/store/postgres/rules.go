@@ -1,0 +1,521 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/aipsec/aip"
+)
+
+// ruleSpec is the JSON column of a rule: its lists and File-only fields.
+type ruleSpec struct {
+	AggregateFields    []string                `json:"aggregateFields"`
+	Suppressions       []string                `json:"suppressions"`
+	FileIntegrityPaths []aip.FileIntegrityPath `json:"fileIntegrityPaths,omitempty"`
+	IgnoreFiles        []string                `json:"ignoreFiles,omitempty"`
+	EventsToMonitor    []string                `json:"eventsToMonitor,omitempty"`
+}
+
+// queryer is what reads need of *sql.DB and *sql.Tx alike.
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// rulesetNameConstraint is PostgreSQL's name for UNIQUE (org_id, name) of
+// 00002_detection.sql. The constraint, not a lookup before the insert,
+// refuses a taken name, so two nodes creating the same name at once get
+// one ruleset and one ECONFLICT (409).
+const rulesetNameConstraint = "rulesets_org_id_name_key"
+
+// CreateRuleset stores rs, moving the rules of rs.Rules into it.
+func (db *DB) CreateRuleset(ctx context.Context, rs *aip.Ruleset) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := insertRuleset(ctx, tx, rs); err != nil {
+			return err
+		}
+		if err := moveRules(ctx, tx, rs.OrgID, rs.ID, rs.Rules, toMillis(rs.CreatedAt.Time)); err != nil {
+			return err
+		}
+		return loadRuleset(ctx, tx, rs)
+	})
+}
+
+// CreateRulesetWithRules stores rs and rules in one transaction.
+func (db *DB) CreateRulesetWithRules(ctx context.Context, rs *aip.Ruleset, rules []*aip.Rule) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := insertRuleset(ctx, tx, rs); err != nil {
+			return err
+		}
+		for _, r := range rules {
+			r.OrgID, r.RulesetID = rs.OrgID, rs.ID
+			if err := insertRule(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return loadRuleset(ctx, tx, rs)
+	})
+}
+
+func insertRuleset(ctx context.Context, tx *sql.Tx, rs *aip.Ruleset) error {
+	if err := orgExists(ctx, tx, rs.OrgID); err != nil {
+		return err
+	}
+	if rs.ID == "" {
+		rs.ID = aip.NewUUID()
+	}
+	rs.CreatedAt = aip.Time{Time: now()}
+	rs.UpdatedAt = rs.CreatedAt
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO rulesets (id, org_id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		rs.ID, rs.OrgID, rs.Name, rs.Description, toMillis(rs.CreatedAt.Time), toMillis(rs.UpdatedAt.Time))
+	if isForeignKey(err) {
+		// The organization was deleted after orgExists looked.
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", rs.OrgID)
+	} else if err != nil {
+		return rulesetWriteError(err, rs)
+	}
+	return nil
+}
+
+// rulesetWriteError maps a failed insert or update of rs.
+func rulesetWriteError(err error, rs *aip.Ruleset) error {
+	if isUnique(err) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.ConstraintName == rulesetNameConstraint {
+			return aip.Errorf(aip.ECONFLICT, "A ruleset named %q already exists.", rs.Name)
+		}
+		return aip.Errorf(aip.ECONFLICT, "Ruleset %s already exists.", rs.ID)
+	}
+	return fmt.Errorf("write ruleset %s: %w", rs.ID, err)
+}
+
+// moveRules moves the named rules of orgID into ruleset rulesetID.
+func moveRules(ctx context.Context, tx *sql.Tx, orgID, rulesetID string, ruleIDs []string, at int64) error {
+	for _, id := range ruleIDs {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE rules SET ruleset_id = $1,
+				updated_at = CASE WHEN ruleset_id = $1 THEN updated_at ELSE $2 END
+			WHERE org_id = $3 AND id = $4`, rulesetID, at, orgID, id)
+		if err != nil {
+			return fmt.Errorf("move rule %s: %w", id, err)
+		}
+		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const rulesetColumns = `id, org_id, name, description, created_at, updated_at`
+
+func scanRuleset(row interface{ Scan(...any) error }) (*aip.Ruleset, error) {
+	var (
+		rs               aip.Ruleset
+		created, updated int64
+	)
+	if err := row.Scan(&rs.ID, &rs.OrgID, &rs.Name, &rs.Description, &created, &updated); err != nil {
+		return nil, err
+	}
+	rs.CreatedAt = aip.Time{Time: fromMillis(created)}
+	rs.UpdatedAt = aip.Time{Time: fromMillis(updated)}
+	rs.Rules, rs.Agents = []string{}, []string{}
+	return &rs, nil
+}
+
+// loadRuleset refreshes rs from the database, members included.
+func loadRuleset(ctx context.Context, q queryer, rs *aip.Ruleset) error {
+	got, err := findRuleset(ctx, q, `org_id = ? AND id = ?`, rs.OrgID, rs.ID)
+	if err != nil {
+		return err
+	}
+	*rs = *got
+	return nil
+}
+
+// findRuleset reads the one ruleset matching where (with ? placeholders),
+// with its members.
+func findRuleset(ctx context.Context, q queryer, where string, args ...any) (*aip.Ruleset, error) {
+	rs, err := scanRuleset(q.QueryRowContext(ctx, rebind(`SELECT `+rulesetColumns+` FROM rulesets WHERE `+where), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Ruleset not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("find ruleset: %w", err)
+	}
+	if err := fillMembers(ctx, q, rs.OrgID, map[string]*aip.Ruleset{rs.ID: rs}, rs.ID); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// fillMembers sets Rules and Agents of the rulesets in byID: of rulesetID
+// alone, or with "" of every ruleset of orgID. Rules come in creation
+// order, seq breaking ties of one millisecond as SQLite's rowid does.
+func fillMembers(ctx context.Context, q queryer, orgID string, byID map[string]*aip.Ruleset, rulesetID string) error {
+	filter, args := ``, []any{orgID}
+	if rulesetID != "" {
+		filter, args = ` AND ruleset_id = ?`, append(args, rulesetID)
+	}
+	for _, m := range []struct {
+		query string
+		add   func(rs *aip.Ruleset, id string)
+	}{
+		{`SELECT ruleset_id, id FROM rules WHERE org_id = ?` + filter + ` ORDER BY created_at, seq`,
+			func(rs *aip.Ruleset, id string) { rs.Rules = append(rs.Rules, id) }},
+		{`SELECT ruleset_id, agent_id FROM agent_rulesets WHERE org_id = ?` + filter + ` ORDER BY agent_id`,
+			func(rs *aip.Ruleset, id string) { rs.Agents = append(rs.Agents, id) }},
+	} {
+		rows, err := q.QueryContext(ctx, rebind(m.query), args...)
+		if err != nil {
+			return fmt.Errorf("list ruleset members: %w", err)
+		}
+		for rows.Next() {
+			var rsID, id string
+			if err := rows.Scan(&rsID, &id); err != nil {
+				rows.Close()
+				return fmt.Errorf("list ruleset members: %w", err)
+			}
+			if rs := byID[rsID]; rs != nil {
+				m.add(rs, id)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("list ruleset members: %w", err)
+		}
+	}
+	return nil
+}
+
+// FindRuleset returns one ruleset with its rules and agents.
+func (db *DB) FindRuleset(ctx context.Context, orgID, id string) (*aip.Ruleset, error) {
+	rs, err := findRuleset(ctx, db.sql, `org_id = ? AND id = ?`, orgID, id)
+	if aip.ErrorCode(err) == aip.ENOTFOUND {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id)
+	}
+	return rs, err
+}
+
+// FindRulesetByName returns the ruleset called name.
+func (db *DB) FindRulesetByName(ctx context.Context, orgID, name string) (*aip.Ruleset, error) {
+	rs, err := findRuleset(ctx, db.sql, `org_id = ? AND name = ?`, orgID, name)
+	if aip.ErrorCode(err) == aip.ENOTFOUND {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Ruleset %q not found.", name)
+	}
+	return rs, err
+}
+
+// ListRulesets returns the rulesets of orgID in creation order, or with
+// agentID those the agent runs. seq (00006_rulesets_seq.sql) breaks ties of
+// one millisecond as SQLite's rowid does.
+func (db *DB) ListRulesets(ctx context.Context, orgID, agentID string) ([]*aip.Ruleset, error) {
+	q := `SELECT ` + rulesetColumns + ` FROM rulesets WHERE org_id = ?`
+	args := []any{orgID}
+	if agentID != "" {
+		var ok bool
+		err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE org_id = $1 AND id = $2)`,
+			orgID, agentID).Scan(&ok)
+		if err != nil {
+			return nil, fmt.Errorf("check agent %s: %w", agentID, err)
+		} else if !ok {
+			return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+		}
+		q += ` AND id IN (SELECT ruleset_id FROM agent_rulesets WHERE org_id = ? AND agent_id = ?)`
+		args = append(args, orgID, agentID)
+	}
+	rows, err := db.sql.QueryContext(ctx, rebind(q+` ORDER BY created_at, seq`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list rulesets of organization %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	out := []*aip.Ruleset{}
+	byID := map[string]*aip.Ruleset{}
+	for rows.Next() {
+		rs, err := scanRuleset(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list rulesets of organization %s: %w", orgID, err)
+		}
+		out = append(out, rs)
+		byID[rs.ID] = rs
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list rulesets of organization %s: %w", orgID, err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return out, nil
+	}
+	if err := fillMembers(ctx, db.sql, orgID, byID, ""); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateRuleset replaces name and description and moves rs.Rules into it.
+// A name taken by another ruleset fails on the unique constraint (409),
+// whichever node wrote it first.
+func (db *DB) UpdateRuleset(ctx context.Context, rs *aip.Ruleset) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		at := toMillis(now())
+		res, err := tx.ExecContext(ctx, `
+			UPDATE rulesets SET name = $1, description = $2, updated_at = GREATEST(updated_at, $3)
+			WHERE org_id = $4 AND id = $5`, rs.Name, rs.Description, at, rs.OrgID, rs.ID)
+		if err != nil {
+			return rulesetWriteError(err, rs)
+		}
+		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", rs.ID)); err != nil {
+			return err
+		}
+		if err := moveRules(ctx, tx, rs.OrgID, rs.ID, rs.Rules, at); err != nil {
+			return err
+		}
+		return loadRuleset(ctx, tx, rs)
+	})
+}
+
+// DeleteRuleset deletes a ruleset with its rules and returns its agents.
+// The ruleset's row is locked first (FOR UPDATE): an assignment on another
+// node takes a key-share lock on it through the foreign key, so it either
+// committed before and is listed here, or waits and then fails to find the
+// ruleset; no agent loses the ruleset without being returned.
+func (db *DB) DeleteRuleset(ctx context.Context, orgID, id string) ([]string, error) {
+	agents := []string{}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var locked string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM rulesets WHERE org_id = $1 AND id = $2 FOR UPDATE`,
+			orgID, id).Scan(&locked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id)
+		} else if err != nil {
+			return fmt.Errorf("lock ruleset %s: %w", id, err)
+		}
+		rows, err := tx.QueryContext(ctx,
+			`SELECT agent_id FROM agent_rulesets WHERE org_id = $1 AND ruleset_id = $2 ORDER BY agent_id`, orgID, id)
+		if err != nil {
+			return fmt.Errorf("list agents of ruleset %s: %w", id, err)
+		}
+		for rows.Next() {
+			var a string
+			if err := rows.Scan(&a); err != nil {
+				rows.Close()
+				return fmt.Errorf("list agents of ruleset %s: %w", id, err)
+			}
+			agents = append(agents, a)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("list agents of ruleset %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM rulesets WHERE org_id = $1 AND id = $2`, orgID, id)
+		if err != nil {
+			return fmt.Errorf("delete ruleset %s: %w", id, err)
+		}
+		return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return agents, nil
+}
+
+// encodeSpec builds the JSON column of r.
+func encodeSpec(r *aip.Rule) (string, error) {
+	b, err := json.Marshal(ruleSpec{
+		AggregateFields: r.AggregateFields, Suppressions: r.Suppressions,
+		FileIntegrityPaths: r.FileIntegrityPaths, IgnoreFiles: r.IgnoreFiles, EventsToMonitor: r.EventsToMonitor,
+	})
+	if err != nil {
+		return "", fmt.Errorf("encode rule %s: %w", r.ID, err)
+	}
+	return string(b), nil
+}
+
+// insertRule stores r inside tx, filling ID and the timestamps.
+func insertRule(ctx context.Context, tx *sql.Tx, r *aip.Rule) error {
+	if r.ID == "" {
+		r.ID = aip.NewUUID()
+	}
+	spec, err := encodeSpec(r)
+	if err != nil {
+		return err
+	}
+	r.CreatedAt = aip.Time{Time: now()}
+	r.UpdatedAt = r.CreatedAt
+	// As a read would return them: lists encode as [], never null.
+	r.AggregateFields, r.Suppressions = nonNil(r.AggregateFields), nonNil(r.Suppressions)
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO rules (id, org_id, ruleset_id, name, type, title, severity, alert_description, filter_expr,
+			window_secs, threshold, enabled, spec, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		r.ID, r.OrgID, r.RulesetID, r.Name, r.Type, r.Title, r.SeverityOfAlerts, r.AlertDescription, r.Filter,
+		r.Window, r.Threshold, r.Enabled, spec, toMillis(r.CreatedAt.Time), toMillis(r.UpdatedAt.Time))
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", r.RulesetID)
+	case isUnique(err):
+		return aip.Errorf(aip.ECONFLICT, "Rule %s already exists.", r.ID)
+	case err != nil:
+		return fmt.Errorf("create rule %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// CreateRule stores r in ruleset r.RulesetID.
+func (db *DB) CreateRule(ctx context.Context, r *aip.Rule) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return insertRule(ctx, tx, r) })
+}
+
+const ruleColumns = `id, ruleset_id, org_id, name, type, title, severity, alert_description, filter_expr,
+	window_secs, threshold, enabled, spec, created_at, updated_at`
+
+func scanRule(row interface{ Scan(...any) error }) (*aip.Rule, error) {
+	var (
+		r                aip.Rule
+		spec             string
+		created, updated int64
+	)
+	if err := row.Scan(&r.ID, &r.RulesetID, &r.OrgID, &r.Name, &r.Type, &r.Title, &r.SeverityOfAlerts,
+		&r.AlertDescription, &r.Filter, &r.Window, &r.Threshold, &r.Enabled, &spec, &created, &updated); err != nil {
+		return nil, err
+	}
+	var s ruleSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		return nil, fmt.Errorf("decode rule %s: %w", r.ID, err)
+	}
+	r.AggregateFields, r.Suppressions = nonNil(s.AggregateFields), nonNil(s.Suppressions)
+	r.FileIntegrityPaths, r.IgnoreFiles, r.EventsToMonitor = s.FileIntegrityPaths, s.IgnoreFiles, s.EventsToMonitor
+	r.CreatedAt = aip.Time{Time: fromMillis(created)}
+	r.UpdatedAt = aip.Time{Time: fromMillis(updated)}
+	return &r, nil
+}
+
+func findRule(ctx context.Context, q queryer, orgID, rulesetID, id string) (*aip.Rule, error) {
+	query, args := `SELECT `+ruleColumns+` FROM rules WHERE org_id = ? AND id = ?`, []any{orgID, id}
+	if rulesetID != "" {
+		query, args = query+` AND ruleset_id = ?`, append(args, rulesetID)
+	}
+	r, err := scanRule(q.QueryRowContext(ctx, rebind(query), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find rule %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// FindRule returns one rule; rulesetID "" matches any ruleset.
+func (db *DB) FindRule(ctx context.Context, orgID, rulesetID, id string) (*aip.Rule, error) {
+	return findRule(ctx, db.sql, orgID, rulesetID, id)
+}
+
+// ListRules returns the rules of a ruleset, or with "" of the organization,
+// in creation order (seq breaking ties of one millisecond).
+func (db *DB) ListRules(ctx context.Context, orgID, rulesetID string) ([]*aip.Rule, error) {
+	q, args := `SELECT `+ruleColumns+` FROM rules WHERE org_id = ?`, []any{orgID}
+	if rulesetID != "" {
+		var ok bool
+		err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rulesets WHERE org_id = $1 AND id = $2)`,
+			orgID, rulesetID).Scan(&ok)
+		if err != nil {
+			return nil, fmt.Errorf("check ruleset %s: %w", rulesetID, err)
+		} else if !ok {
+			return nil, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", rulesetID)
+		}
+		q, args = q+` AND ruleset_id = ?`, append(args, rulesetID)
+	}
+	rows, err := db.sql.QueryContext(ctx, rebind(q+` ORDER BY created_at, seq`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list rules of organization %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	out := []*aip.Rule{}
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list rules of organization %s: %w", orgID, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list rules of organization %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// UpdateRule replaces every writable field of a rule.
+func (db *DB) UpdateRule(ctx context.Context, r *aip.Rule) error {
+	spec, err := encodeSpec(r)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE rules SET name = $1, type = $2, title = $3, severity = $4, alert_description = $5, filter_expr = $6,
+				window_secs = $7, threshold = $8, enabled = $9, spec = $10, updated_at = GREATEST(updated_at, $11)
+			WHERE org_id = $12 AND ruleset_id = $13 AND id = $14`,
+			r.Name, r.Type, r.Title, r.SeverityOfAlerts, r.AlertDescription, r.Filter, r.Window, r.Threshold,
+			r.Enabled, spec, toMillis(now()), r.OrgID, r.RulesetID, r.ID)
+		if err != nil {
+			return fmt.Errorf("update rule %s: %w", r.ID, err)
+		}
+		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", r.ID)); err != nil {
+			return err
+		}
+		got, err := findRule(ctx, tx, r.OrgID, r.RulesetID, r.ID)
+		if err != nil {
+			return err
+		}
+		*r = *got
+		return nil
+	})
+}
+
+// DeleteRule deletes a rule and its tags.
+func (db *DB) DeleteRule(ctx context.Context, orgID, rulesetID, id string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM rules WHERE org_id = $1 AND ruleset_id = $2 AND id = $3`,
+		orgID, rulesetID, id)
+	if err != nil {
+		return fmt.Errorf("delete rule %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id))
+}
+
+// FindRuleTags returns a rule's tags, empty lists when none were set.
+func (db *DB) FindRuleTags(ctx context.Context, orgID, ruleID string) (*aip.TagSet, error) {
+	var tags sql.NullString
+	err := db.sql.QueryRowContext(ctx, `SELECT tags FROM rules WHERE org_id = $1 AND id = $2`, orgID, ruleID).Scan(&tags)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", ruleID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find tags of rule %s: %w", ruleID, err)
+	}
+	var ts aip.TagSet
+	if tags.Valid {
+		if err := json.Unmarshal([]byte(tags.String), &ts); err != nil {
+			return nil, fmt.Errorf("decode tags of rule %s: %w", ruleID, err)
+		}
+	}
+	ts.Inclusion, ts.Exclusion = nonNil(ts.Inclusion), nonNil(ts.Exclusion)
+	return &ts, nil
+}
+
+// SetRuleTags replaces a rule's tags.
+func (db *DB) SetRuleTags(ctx context.Context, orgID, ruleID string, tags aip.TagSet) error {
+	tags.Inclusion, tags.Exclusion = nonNil(tags.Inclusion), nonNil(tags.Exclusion)
+	b, err := json.Marshal(tags)
+	if err != nil {
+		return fmt.Errorf("encode tags of rule %s: %w", ruleID, err)
+	}
+	res, err := db.sql.ExecContext(ctx, `UPDATE rules SET tags = $1 WHERE org_id = $2 AND id = $3`, string(b), orgID, ruleID)
+	if err != nil {
+		return fmt.Errorf("set tags of rule %s: %w", ruleID, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", ruleID))
+}

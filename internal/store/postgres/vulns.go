@@ -1,0 +1,755 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+var _ aip.VulnStore = (*DB)(nil)
+
+// Rows per multi-row INSERT of the advisory import: few round trips per
+// import, well below PostgreSQL's limit of 65535 parameters a statement
+// (4 × 1000 and 7 × 2000).
+const (
+	advisoryRowsPerInsert = 1000
+	packageRowsPerInsert  = 2000
+)
+
+// advisoryName is the name advisories key pkg by in ecosystem: Debian and
+// Ubuntu data name source packages.
+func advisoryName(ecosystem string, pkg aip.InstalledPackage) string {
+	if ecosystem == aip.EcosystemDeb && pkg.Source != "" {
+		return pkg.Source
+	}
+	return pkg.Name
+}
+
+// lockAgent serializes, per agent, the transactions that read an agent's
+// rows of one kind and then rewrite them (PutInventory compares the content
+// hash and rebuilds the package index; ReplaceVulnMatches resolves the
+// matches it did not upsert): two nodes doing it at once would otherwise
+// both see the old state. kind names the lock space.
+func lockAgent(ctx context.Context, tx *sql.Tx, kind, orgID, agentID string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2 || '/' || $3))`,
+		kind, orgID, agentID); err != nil {
+		return fmt.Errorf("lock agent %s: %w", agentID, err)
+	}
+	return nil
+}
+
+// agentExists returns ENOTFOUND unless the agent exists in orgID.
+func agentExists(ctx context.Context, tx *sql.Tx, orgID, agentID string) error {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE org_id = $1 AND id = $2)`,
+		orgID, agentID).Scan(&ok); err != nil {
+		return fmt.Errorf("find agent: %w", err)
+	}
+	if !ok {
+		return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+	}
+	return nil
+}
+
+// PutInventory replaces the inventory of inv.AgentID and its index of
+// advisory names in one transaction; an identical snapshot (same content
+// hash) is left alone and reported unchanged. Concurrent puts for one
+// agent are serialized by an advisory lock (lockAgent).
+func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error) {
+	pkgs, err := json.Marshal(nonNil(inv.Packages))
+	if err != nil {
+		return false, fmt.Errorf("encode inventory of agent %s: %w", inv.AgentID, err)
+	}
+	h := sha256.New()
+	for _, s := range []string{inv.Ecosystem, inv.Distro, inv.Release} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(pkgs)
+	sum := h.Sum(nil)
+	if inv.UpdatedAt.IsZero() {
+		inv.UpdatedAt = now()
+	}
+	inv.UpdatedAt = normalize(inv.UpdatedAt)
+
+	changed := false
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		changed = false
+		if err := lockAgent(ctx, tx, "aip.inventory", inv.OrgID, inv.AgentID); err != nil {
+			return err
+		}
+		if err := agentExists(ctx, tx, inv.OrgID, inv.AgentID); err != nil {
+			return err
+		}
+		var old []byte
+		err := tx.QueryRowContext(ctx, `SELECT content_hash FROM inventories WHERE org_id = $1 AND agent_id = $2`,
+			inv.OrgID, inv.AgentID).Scan(&old)
+		switch {
+		case err == nil && bytes.Equal(old, sum):
+			return nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("find inventory: %w", err)
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO inventories (org_id, agent_id, ecosystem, distro, release, content_hash, packages, updated_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			 ON CONFLICT (org_id, agent_id) DO UPDATE SET ecosystem = excluded.ecosystem, distro = excluded.distro,
+			   release = excluded.release, content_hash = excluded.content_hash, packages = excluded.packages,
+			   updated_at = excluded.updated_at`,
+			inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, sum, string(pkgs), toMillis(inv.UpdatedAt)); err != nil {
+			if isForeignKey(err) { // the agent was deleted since the check
+				return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", inv.AgentID)
+			}
+			return fmt.Errorf("store inventory: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inventory_packages WHERE org_id = $1 AND agent_id = $2`,
+			inv.OrgID, inv.AgentID); err != nil {
+			return fmt.Errorf("clear package index: %w", err)
+		}
+		seen := make(map[string]bool, len(inv.Packages))
+		var names []string
+		for _, p := range inv.Packages {
+			if n := advisoryName(inv.Ecosystem, p); !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+		ins := newMultiInsert(tx, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
+		defer ins.close()
+		for _, n := range names {
+			if err := ins.add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
+				return fmt.Errorf("index packages: %w", err)
+			}
+		}
+		if err := ins.flush(ctx); err != nil {
+			return fmt.Errorf("index packages: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("put inventory of agent %s: %w", inv.AgentID, err)
+	}
+	return changed, nil
+}
+
+// FindInventory returns an agent's inventory; ENOTFOUND when it has none.
+func (db *DB) FindInventory(ctx context.Context, orgID, agentID string) (*aip.Inventory, error) {
+	inv := aip.Inventory{OrgID: orgID, AgentID: agentID}
+	var (
+		pkgs    string
+		updated int64
+	)
+	err := db.sql.QueryRowContext(ctx,
+		`SELECT ecosystem, distro, release, packages, updated_at FROM inventories WHERE org_id = $1 AND agent_id = $2`,
+		orgID, agentID).Scan(&inv.Ecosystem, &inv.Distro, &inv.Release, &pkgs, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s has no package inventory.", agentID)
+	} else if err != nil {
+		return nil, fmt.Errorf("find inventory of agent %s: %w", agentID, err)
+	}
+	if err := json.Unmarshal([]byte(pkgs), &inv.Packages); err != nil {
+		return nil, fmt.Errorf("decode inventory of agent %s: %w", agentID, err)
+	}
+	inv.UpdatedAt = fromMillis(updated)
+	return &inv, nil
+}
+
+// multiInsert batches rows into multi-row INSERTs, preparing the full-size
+// statement once per transaction. cols × perStmt must stay within
+// PostgreSQL's 65535 parameters a statement.
+type multiInsert struct {
+	tx      *sql.Tx
+	prefix  string
+	cols    int
+	perStmt int
+	full    *sql.Stmt
+	args    []any
+}
+
+func newMultiInsert(tx *sql.Tx, prefix string, cols, perStmt int) *multiInsert {
+	return &multiInsert{tx: tx, prefix: prefix, cols: cols, perStmt: perStmt}
+}
+
+// query returns the INSERT of rows rows, numbered $1…$n.
+func (m *multiInsert) query(rows int) string {
+	var b strings.Builder
+	b.Grow(len(m.prefix) + rows*m.cols*8)
+	b.WriteString(m.prefix)
+	n := 0
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range m.cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// add queues one row, running a full statement when enough are queued.
+func (m *multiInsert) add(ctx context.Context, vals ...any) error {
+	m.args = append(m.args, vals...)
+	if len(m.args) < m.cols*m.perStmt {
+		return nil
+	}
+	if m.full == nil {
+		st, err := m.tx.PrepareContext(ctx, m.query(m.perStmt))
+		if err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+		m.full = st
+	}
+	_, err := m.full.ExecContext(ctx, m.args...)
+	m.args = m.args[:0]
+	return err
+}
+
+// flush inserts the rows still queued.
+func (m *multiInsert) flush(ctx context.Context) error {
+	if len(m.args) == 0 {
+		return nil
+	}
+	_, err := m.tx.ExecContext(ctx, m.query(len(m.args)/m.cols), m.args...)
+	m.args = m.args[:0]
+	return err
+}
+
+func (m *multiInsert) close() {
+	if m.full != nil {
+		_ = m.full.Close()
+	}
+}
+
+// UpsertAdvisories stores advisories in one transaction. Known ids are
+// compared by content hash (one query per batch), so that a re-import of
+// the same data writes nothing; a changed advisory is replaced whole, with
+// its package index rows. When advs names an id twice, the last one counts.
+// Modified is stored at millisecond precision. Imports are serialized by
+// locking the vulndb_state row first: two nodes importing the same new
+// advisory would otherwise both insert it.
+func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.AdvisoryImport, []string, error) {
+	var imp aip.AdvisoryImport
+	if len(advs) == 0 {
+		return imp, nil, nil
+	}
+	type encoded struct {
+		adv  *aip.Advisory
+		body []byte
+		sum  []byte
+	}
+	byID := make(map[string]int, len(advs))
+	var encs []encoded
+	for _, a := range advs {
+		if a == nil || a.ID == "" {
+			return imp, nil, aip.Errorf(aip.EINVALID, "An advisory needs an id.")
+		}
+		c := *a
+		c.Modified = normalize(c.Modified)
+		body, err := json.Marshal(&c)
+		if err != nil {
+			return imp, nil, fmt.Errorf("encode advisory %s: %w", a.ID, err)
+		}
+		s := sha256.Sum256(body)
+		e := encoded{adv: &c, body: body, sum: s[:]}
+		if i, ok := byID[a.ID]; ok {
+			encs[i] = e
+			continue
+		}
+		byID[a.ID] = len(encs)
+		encs = append(encs, e)
+	}
+	ids := make([]string, len(encs))
+	for i, e := range encs {
+		ids[i] = e.adv.ID
+	}
+
+	var changedIDs []string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		imp = aip.AdvisoryImport{}
+		changedIDs = nil
+		if _, err := tx.ExecContext(ctx, `SELECT generation FROM vulndb_state WHERE id = 1 FOR UPDATE`); err != nil {
+			return fmt.Errorf("lock advisory database: %w", err)
+		}
+		known := make(map[string][]byte, len(encs))
+		rows, err := tx.QueryContext(ctx,
+			`SELECT id, content_hash FROM advisories WHERE id = ANY ($1::text[])`, ids)
+		if err != nil {
+			return fmt.Errorf("find known advisories: %w", err)
+		}
+		for rows.Next() {
+			var (
+				id  string
+				sum []byte
+			)
+			if err := rows.Scan(&id, &sum); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan advisory hash: %w", err)
+			}
+			known[id] = sum
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find known advisories: %w", err)
+		}
+
+		// A changed advisory is deleted and inserted again with the new
+		// ones, so that updates are batched like additions instead of
+		// costing two statements each.
+		var changed []encoded
+		var replaced []string
+		for _, e := range encs {
+			old, ok := known[e.adv.ID]
+			switch {
+			case ok && bytes.Equal(old, e.sum):
+				imp.Unchanged++
+				continue
+			case ok:
+				replaced = append(replaced, e.adv.ID)
+				imp.Updated++
+			default:
+				imp.Added++
+			}
+			changed = append(changed, e)
+			changedIDs = append(changedIDs, e.adv.ID)
+		}
+		if len(replaced) > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM advisories WHERE id = ANY ($1::text[])`, replaced); err != nil {
+				return fmt.Errorf("clear changed advisories: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM advisory_packages WHERE advisory_id = ANY ($1::text[])`, replaced); err != nil {
+				return fmt.Errorf("clear packages of changed advisories: %w", err)
+			}
+		}
+		advIns := newMultiInsert(tx, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
+		defer advIns.close()
+		pkgIns := newMultiInsert(tx, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
+		defer pkgIns.close()
+		for _, e := range changed {
+			id := e.adv.ID
+			if err := advIns.add(ctx, id, toMillis(e.adv.Modified), e.sum, string(e.body)); err != nil {
+				return fmt.Errorf("insert advisories: %w", err)
+			}
+			for _, p := range mergeAffected(e.adv.Affected) {
+				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, encodeRanges(p.Ranges), encodeList(p.Versions)); err != nil {
+					return fmt.Errorf("index advisory packages: %w", err)
+				}
+			}
+		}
+		if err := advIns.flush(ctx); err != nil {
+			return fmt.Errorf("insert advisories: %w", err)
+		}
+		if err := pkgIns.flush(ctx); err != nil {
+			return fmt.Errorf("index advisory packages: %w", err)
+		}
+		if len(changedIDs) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE vulndb_state SET generation = generation + 1 WHERE id = 1`); err != nil {
+				return fmt.Errorf("bump advisory generation: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return aip.AdvisoryImport{}, nil, fmt.Errorf("upsert %d advisories: %w", len(encs), err)
+	}
+	return imp, changedIDs, nil
+}
+
+// AdvisoriesFor returns, ordered by id and each once, the advisories with
+// an affected entry for one of keys: the ids from the in-memory package
+// index, then the advisories whole.
+func (db *DB) AdvisoriesFor(ctx context.Context, keys []aip.PackageKey) ([]*aip.Advisory, error) {
+	skeletons, err := db.AffectedFor(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(skeletons))
+	for i, a := range skeletons {
+		ids[i] = a.ID
+	}
+	return db.AdvisoriesByID(ctx, ids)
+}
+
+// AgentsAffectedBy joins the advisories' package index with the
+// inventories' on (ecosystem, distro, name, release or any release).
+// The pairs come ordered by organization, then agent.
+func (db *DB) AgentsAffectedBy(ctx context.Context, advisoryIDs []string) ([]aip.AgentRef, error) {
+	if len(advisoryIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := db.sql.QueryContext(ctx,
+		`SELECT DISTINCT ip.org_id, ip.agent_id
+		 FROM advisory_packages ap
+		 JOIN inventory_packages ip
+		   ON ip.ecosystem = ap.ecosystem AND ip.distro = ap.distro AND ip.name = ap.name
+		  AND (ap.release = '' OR ip.release = ap.release)
+		 WHERE ap.advisory_id = ANY ($1::text[])
+		 UNION
+		 SELECT m.org_id, m.agent_id
+		 FROM vuln_matches m
+		 WHERE m.advisory_id = ANY ($1::text[]) AND m.resolved_at IS NULL
+		 ORDER BY 1, 2`, advisoryIDs)
+	if err != nil {
+		return nil, fmt.Errorf("agents affected by %d advisories: %w", len(advisoryIDs), err)
+	}
+	defer rows.Close()
+	var out []aip.AgentRef
+	for rows.Next() {
+		var r aip.AgentRef
+		if err := rows.Scan(&r.OrgID, &r.AgentID); err != nil {
+			return nil, fmt.Errorf("scan agent: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("agents affected by %d advisories: %w", len(advisoryIDs), err)
+	}
+	return out, nil
+}
+
+// ReplaceVulnMatches upserts matches and resolves the agent's other
+// active ones in one transaction. A resolved match that matches again
+// becomes active again and keeps its FirstSeenAt. ENOTFOUND for an agent
+// unknown in orgID. Concurrent replacements for one agent are serialized
+// by an advisory lock (lockAgent), so that the last one's set wins whole.
+func (db *DB) ReplaceVulnMatches(ctx context.Context, orgID, agentID string, matches []*aip.VulnMatch, at time.Time) error {
+	ms := toMillis(at)
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := lockAgent(ctx, tx, "aip.vuln_matches", orgID, agentID); err != nil {
+			return err
+		}
+		if err := agentExists(ctx, tx, orgID, agentID); err != nil {
+			return err
+		}
+		cves := make([]string, 0, len(matches))
+		sysPkgs := make([]string, 0, len(matches))
+		if len(matches) > 0 {
+			st, err := tx.PrepareContext(ctx,
+				`INSERT INTO vuln_matches (org_id, agent_id, cve, system_package, package, reported_package, advisory_id,
+				   severity, vector_type, notices, first_seen_at, last_seen_at)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				 ON CONFLICT (org_id, agent_id, cve, system_package) DO UPDATE SET package = excluded.package,
+				   reported_package = excluded.reported_package, advisory_id = excluded.advisory_id,
+				   severity = excluded.severity, vector_type = excluded.vector_type, notices = excluded.notices,
+				   last_seen_at = excluded.last_seen_at, resolved_at = NULL`)
+			if err != nil {
+				return fmt.Errorf("prepare upsert: %w", err)
+			}
+			defer st.Close()
+			for _, m := range matches {
+				notices, err := json.Marshal(nonNil(m.SecurityNotices))
+				if err != nil {
+					return fmt.Errorf("encode notices of %s: %w", m.CVE, err)
+				}
+				if _, err := st.ExecContext(ctx, orgID, agentID, m.CVE, m.SystemPackage, m.Package, m.ReportedPackage,
+					m.AdvisoryID, m.Severity, m.VectorType, string(notices), ms, ms); err != nil {
+					if isForeignKey(err) { // the agent was deleted since the check
+						return aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
+					}
+					return fmt.Errorf("store match %s in %s: %w", m.CVE, m.SystemPackage, err)
+				}
+				cves = append(cves, m.CVE)
+				sysPkgs = append(sysPkgs, m.SystemPackage)
+			}
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE vuln_matches SET resolved_at = $1
+			 WHERE org_id = $2 AND agent_id = $3 AND resolved_at IS NULL
+			   AND (cve, system_package) NOT IN (SELECT c, p FROM unnest($4::text[], $5::text[]) AS u (c, p))`,
+			ms, orgID, agentID, cves, sysPkgs); err != nil {
+			return fmt.Errorf("resolve matches gone: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replace matches of agent %s: %w", agentID, err)
+	}
+	return nil
+}
+
+// severityRank orders severities so that a group reports its highest.
+func severityRank(s string) int {
+	switch s {
+	case "low":
+		return 1
+	case "medium":
+		return 2
+	case "high":
+		return 3
+	case "critical":
+		return 4
+	}
+	return 0
+}
+
+// suppressedExpr is true for a match row m that an unexpired suppression
+// of its organization covers; its one parameter is the current time.
+const suppressedExpr = `EXISTS (SELECT 1 FROM vuln_suppressions s
+	WHERE s.org_id = m.org_id AND s.cve = m.cve
+	  AND (s.package IS NULL OR s.package = m.package)
+	  AND (s.agent_id IS NULL OR s.agent_id = m.agent_id)
+	  AND (s.expires_at IS NULL OR s.expires_at > ?))`
+
+// ListVulnerabilities groups the match rows of f by (CVE, SystemPackage).
+// The status selects rows: active (unresolved, not suppressed), suppressed
+// (unresolved, suppressed), resolved, or all. A group's IsSuppressed is
+// true when every one of its selected rows is suppressed, so with status
+// all a group whose agents are partly suppressed is one item with
+// IsSuppressed false. Its severity is the highest of its rows; the other
+// advisory fields come from its first row by agent id.
+func (db *DB) ListVulnerabilities(ctx context.Context, f aip.VulnFilter) ([]*aip.Vulnerability, error) {
+	status := f.Status
+	if status == "" {
+		status = aip.VulnActive
+	}
+	switch {
+	case f.OrgID == "":
+		return nil, aip.Errorf(aip.EINVALID, "Vulnerabilities are listed per organization.")
+	case f.Limit <= 0:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
+	case status != aip.VulnActive && status != aip.VulnSuppressed && status != aip.VulnResolved && status != aip.VulnAll:
+		return nil, aip.Errorf(aip.EINVALID, "Invalid status %q: must be active, suppressed, resolved or all.", f.Status)
+	}
+	at := f.Now
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var q strings.Builder
+	args := []any{toMillis(at), f.OrgID}
+	q.WriteString(`SELECT * FROM (SELECT m.cve, m.system_package, m.agent_id, a.hostname, m.reported_package,
+	  m.severity, m.vector_type, m.notices, ` + suppressedExpr + ` AS suppressed
+	  FROM vuln_matches m LEFT JOIN agents a ON a.org_id = m.org_id AND a.id = m.agent_id
+	  WHERE m.org_id = ?`)
+	switch status {
+	case aip.VulnActive, aip.VulnSuppressed:
+		q.WriteString(` AND m.resolved_at IS NULL`)
+	case aip.VulnResolved:
+		q.WriteString(` AND m.resolved_at IS NOT NULL`)
+	}
+	if f.AgentID != "" {
+		q.WriteString(` AND m.agent_id = ?`)
+		args = append(args, f.AgentID)
+	}
+	if f.Hostname != "" {
+		q.WriteString(` AND a.hostname = ?`)
+		args = append(args, f.Hostname)
+	}
+	if f.Package != "" {
+		q.WriteString(` AND m.package = ?`)
+		args = append(args, f.Package)
+	}
+	if f.CVE != "" {
+		q.WriteString(` AND m.cve = ?`)
+		args = append(args, f.CVE)
+	}
+	if f.HasSecurityNotices {
+		q.WriteString(` AND json_array_length(m.notices::json) > 0`)
+	}
+	if f.After != nil {
+		q.WriteString(` AND (m.cve, m.system_package) > (?, ?)`)
+		args = append(args, f.After.CVE, f.After.SystemPackage)
+	}
+	q.WriteString(`) v`)
+	switch status {
+	case aip.VulnActive:
+		q.WriteString(` WHERE NOT suppressed`)
+	case aip.VulnSuppressed:
+		q.WriteString(` WHERE suppressed`)
+	}
+	q.WriteString(` ORDER BY cve, system_package, agent_id`)
+
+	rows, err := db.sql.QueryContext(ctx, rebind(q.String()), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list vulnerabilities of %s: %w", f.OrgID, err)
+	}
+	defer rows.Close()
+	var (
+		out  []*aip.Vulnerability
+		cur  *aip.Vulnerability
+		rank int
+	)
+	for rows.Next() {
+		var (
+			v                aip.Vulnerability
+			agentID, notices string
+			hostname         sql.NullString
+			suppressed       bool
+		)
+		if err := rows.Scan(&v.CVENumber, &v.SystemPackage, &agentID, &hostname, &v.ReportedPackage,
+			&v.Severity, &v.VectorType, &notices, &suppressed); err != nil {
+			return nil, fmt.Errorf("scan vulnerability: %w", err)
+		}
+		agent := aip.VulnAgent{AgentID: agentID}
+		if hostname.Valid {
+			agent.Hostname = &hostname.String
+		}
+		if cur != nil && cur.CVENumber == v.CVENumber && cur.SystemPackage == v.SystemPackage {
+			cur.Agents = append(cur.Agents, agent)
+			cur.IsSuppressed = cur.IsSuppressed && suppressed
+			if r := severityRank(v.Severity); r > rank {
+				cur.Severity, rank = v.Severity, r
+			}
+			continue
+		}
+		if len(out) == f.Limit {
+			break
+		}
+		if err := json.Unmarshal([]byte(notices), &v.SecurityNotices); err != nil {
+			return nil, fmt.Errorf("decode notices of %s: %w", v.CVENumber, err)
+		}
+		v.SecurityNotices = nonNil(v.SecurityNotices)
+		v.IsSuppressed = suppressed
+		v.Agents = []aip.VulnAgent{agent}
+		cur, rank = &v, severityRank(v.Severity)
+		out = append(out, cur)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list vulnerabilities of %s: %w", f.OrgID, err)
+	}
+	return out, nil
+}
+
+// ListVulnServers returns the agents with an unresolved match of cve,
+// suppressed or not, ordered by agent id after `after`.
+func (db *DB) ListVulnServers(ctx context.Context, orgID, cve, after string, limit int) ([]aip.VulnAgent, error) {
+	if limit <= 0 {
+		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	rows, err := db.sql.QueryContext(ctx,
+		`SELECT m.agent_id, a.hostname
+		 FROM (SELECT DISTINCT agent_id, org_id FROM vuln_matches
+		       WHERE org_id = $1 AND cve = $2 AND resolved_at IS NULL AND agent_id > $3) m
+		 LEFT JOIN agents a ON a.org_id = m.org_id AND a.id = m.agent_id
+		 ORDER BY m.agent_id LIMIT $4`, orgID, cve, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("servers with %s: %w", cve, err)
+	}
+	defer rows.Close()
+	var out []aip.VulnAgent
+	for rows.Next() {
+		var (
+			a        aip.VulnAgent
+			hostname sql.NullString
+		)
+		if err := rows.Scan(&a.AgentID, &hostname); err != nil {
+			return nil, fmt.Errorf("scan server: %w", err)
+		}
+		if hostname.Valid {
+			a.Hostname = &hostname.String
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("servers with %s: %w", cve, err)
+	}
+	return out, nil
+}
+
+// nilIfEmpty treats an empty scope string like an absent one.
+func nilIfEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateSuppression validates and stores s, filling ID and CreatedAt
+// (when zero). An empty Package or AgentID is stored as absent.
+func (db *DB) CreateSuppression(ctx context.Context, s *aip.Suppression) error {
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = aip.Time{Time: now()}
+	}
+	s.CreatedAt = aip.Time{Time: normalize(s.CreatedAt.Time)}
+	if !s.ExpiresAt.IsZero() {
+		s.ExpiresAt = aip.Time{Time: normalize(s.ExpiresAt.Time)}
+	}
+	switch {
+	case s.CVENumber == "":
+		return aip.Errorf(aip.EINVALID, "A suppression needs a cveNumber.")
+	case s.Reason == "":
+		return aip.Errorf(aip.EINVALID, "A suppression needs a reason.")
+	case !s.ExpiresAt.IsZero() && !s.ExpiresAt.After(s.CreatedAt.Time):
+		return aip.Errorf(aip.EINVALID, "expiresAt must be after the creation time.")
+	}
+	s.Package, s.AgentID = nilIfEmpty(s.Package), nilIfEmpty(s.AgentID)
+	s.ID = aip.NewUUID()
+	var expires sql.NullInt64
+	if !s.ExpiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: toMillis(s.ExpiresAt.Time), Valid: true}
+	}
+	_, err := db.sql.ExecContext(ctx,
+		`INSERT INTO vuln_suppressions (id, org_id, cve, package, agent_id, reason, created_by, created_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.ID, s.OrgID, s.CVENumber, s.Package, s.AgentID, s.Reason, s.CreatedBy, toMillis(s.CreatedAt.Time), expires)
+	switch {
+	case isForeignKey(err):
+		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", s.OrgID)
+	case err != nil:
+		return fmt.Errorf("create suppression of %s: %w", s.CVENumber, err)
+	}
+	return nil
+}
+
+// ListSuppressions returns orgID's suppressions, expired ones included,
+// newest first.
+func (db *DB) ListSuppressions(ctx context.Context, orgID string) ([]*aip.Suppression, error) {
+	rows, err := db.sql.QueryContext(ctx,
+		`SELECT id, cve, package, agent_id, reason, created_by, created_at, expires_at
+		 FROM vuln_suppressions WHERE org_id = $1 ORDER BY created_at DESC, id DESC`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("list suppressions of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Suppression
+	for rows.Next() {
+		var (
+			s       = aip.Suppression{OrgID: orgID}
+			pkg     sql.NullString
+			agent   sql.NullString
+			created int64
+			expires sql.NullInt64
+		)
+		if err := rows.Scan(&s.ID, &s.CVENumber, &pkg, &agent, &s.Reason, &s.CreatedBy, &created, &expires); err != nil {
+			return nil, fmt.Errorf("scan suppression: %w", err)
+		}
+		if pkg.Valid {
+			s.Package = &pkg.String
+		}
+		if agent.Valid {
+			s.AgentID = &agent.String
+		}
+		s.CreatedAt = aip.Time{Time: fromMillis(created)}
+		s.ExpiresAt = aip.Time{Time: fromNullMillis(expires)}
+		out = append(out, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list suppressions of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// DeleteSuppression removes a suppression of orgID; ENOTFOUND when absent.
+func (db *DB) DeleteSuppression(ctx context.Context, orgID, id string) error {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM vuln_suppressions WHERE org_id = $1 AND id = $2`, orgID, id)
+	if err != nil {
+		return fmt.Errorf("delete suppression %s: %w", id, err)
+	}
+	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Suppression %s not found.", id))
+}

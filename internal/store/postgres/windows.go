@@ -1,0 +1,233 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aipsec/aip"
+)
+
+// windowState is the JSON of alert_windows.state: times in epoch ms.
+type windowState struct {
+	AlertID      string      `json:"alertId,omitempty"`
+	WindowStart  int64       `json:"start"`
+	Count        int         `json:"count"`
+	FirstEventAt int64       `json:"first"`
+	LastEventAt  int64       `json:"last"`
+	Alerting     bool        `json:"alerting,omitempty"`
+	Dismissed    bool        `json:"dismissed,omitempty"`
+	Pending      []eventJSON `json:"pending,omitempty"`
+}
+
+type eventJSON struct {
+	ID   string `json:"id"`
+	Time int64  `json:"t"`
+}
+
+// applyEvaluation writes ev inside tx: new alerts, then links, then windows.
+func applyEvaluation(ctx context.Context, tx *sql.Tx, orgID string, ev *aip.Evaluation) error {
+	for _, na := range ev.Alerts {
+		if na.Alert.OrgID != orgID {
+			return fmt.Errorf("alert %s of organization %q evaluated for %q", na.Alert.ID, na.Alert.OrgID, orgID)
+		}
+		if err := prepareAlert(na.Alert); err != nil {
+			return err
+		}
+		if err := createAlert(ctx, tx, na.Alert, na.Events, na.WebhookBody); err != nil {
+			return err
+		}
+	}
+	if err := lockLinkedAlerts(ctx, tx, orgID, ev.Links); err != nil {
+		return err
+	}
+	for _, l := range ev.Links {
+		if _, err := addAlertEvents(ctx, tx, orgID, l.AlertID, l.Events, l.LastEventAt); err != nil {
+			return err
+		}
+	}
+	// Windows are written in key order, so that two transactions writing
+	// the same windows take their row locks in one order. The stable sort
+	// keeps the last write of a key last.
+	windows := slices.Clone(ev.Windows)
+	slices.SortStableFunc(windows, func(a, b *aip.AlertWindow) int { return strings.Compare(a.Key, b.Key) })
+	for _, w := range windows {
+		if err := putWindow(ctx, tx, orgID, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockLinkedAlerts locks the alerts that links extend, in id order, before
+// any is extended: addAlertEvents locks each alert anyway, and taking
+// those locks in one order keeps two transactions that extend the same
+// alerts from deadlocking. Alerts not found are left to addAlertEvents to
+// report.
+func lockLinkedAlerts(ctx context.Context, tx *sql.Tx, orgID string, links []aip.AlertLink) error {
+	if len(links) < 2 {
+		return nil
+	}
+	ids := make([]string, 0, len(links))
+	for _, l := range links {
+		ids = append(ids, l.AlertID)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM alerts WHERE org_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`,
+		orgID, ids)
+	if err != nil {
+		return fmt.Errorf("lock alerts of organization %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("lock alerts of organization %s: %w", orgID, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lock alerts of organization %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// putWindow stores w, replacing the stored window of its key: the engine
+// that evaluated the batch holds the window's whole state.
+func putWindow(ctx context.Context, tx *sql.Tx, orgID string, w *aip.AlertWindow) error {
+	if w.Key == "" {
+		return aip.Errorf(aip.EINVALID, "An alert window needs a key.")
+	}
+	st := windowState{
+		AlertID: w.AlertID, WindowStart: toMillis(w.WindowStart), Count: w.Count,
+		FirstEventAt: toMillis(w.FirstEventAt), LastEventAt: toMillis(w.LastEventAt),
+		Alerting: w.Alerting, Dismissed: w.Dismissed,
+	}
+	if len(w.Pending) > 0 {
+		st.Pending = make([]eventJSON, len(w.Pending))
+		for i, p := range w.Pending {
+			st.Pending[i] = eventJSON{ID: p.ID, Time: toMillis(p.Time)}
+		}
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode window %s: %w", w.Key, err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO alert_windows (org_id, agg_key, window_end, state) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org_id, agg_key) DO UPDATE SET window_end = excluded.window_end, state = excluded.state`,
+		orgID, w.Key, toMillis(w.WindowEnd), string(state))
+	if err != nil {
+		return fmt.Errorf("store window %s: %w", w.Key, err)
+	}
+	return nil
+}
+
+// ListAlertWindows returns the windows of orgID ending after since.
+func (db *DB) ListAlertWindows(ctx context.Context, orgID string, since time.Time) ([]*aip.AlertWindow, error) {
+	return listAlertWindows(ctx, db.sql, orgID, since)
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// listAlertWindows is ListAlertWindows through q.
+func listAlertWindows(ctx context.Context, q querier, orgID string, since time.Time) ([]*aip.AlertWindow, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT agg_key, window_end, state FROM alert_windows WHERE org_id = $1 AND window_end > $2`,
+		orgID, toMillis(since))
+	if err != nil {
+		return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.AlertWindow
+	for rows.Next() {
+		var (
+			key, state string
+			end        int64
+			st         windowState
+		)
+		if err := rows.Scan(&key, &end, &state); err != nil {
+			return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+		}
+		if err := json.Unmarshal([]byte(state), &st); err != nil {
+			return nil, fmt.Errorf("decode window %s of %s: %w", key, orgID, err)
+		}
+		w := &aip.AlertWindow{
+			Key: key, AlertID: st.AlertID, WindowStart: fromMillis(st.WindowStart), WindowEnd: fromMillis(end),
+			Count: st.Count, FirstEventAt: fromMillis(st.FirstEventAt), LastEventAt: fromMillis(st.LastEventAt),
+			Alerting: st.Alerting, Dismissed: st.Dismissed,
+		}
+		for _, p := range st.Pending {
+			w.Pending = append(w.Pending, aip.EventRef{ID: p.ID, Time: fromMillis(p.Time)})
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// DeleteExpiredAlertWindows deletes at most limit windows that ended
+// before cutoff.
+func (db *DB) DeleteExpiredAlertWindows(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
+	}
+	res, err := db.sql.ExecContext(ctx, `
+		DELETE FROM alert_windows WHERE (org_id, agg_key) IN (
+			SELECT org_id, agg_key FROM alert_windows WHERE window_end < $1 ORDER BY window_end LIMIT $2)`,
+		ceilMillis(cutoff), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
+	}
+	return int(n), nil
+}
+
+// lockEvaluation takes the organization's evaluation lock for the rest of
+// tx. The transaction-scoped advisory lock serializes the evaluations of
+// one organization across nodes, as SQLite's single writer does, so that a
+// node's cached windows are current exactly when the generation it cached
+// is the one evalState reads.
+func lockEvaluation(ctx context.Context, tx *sql.Tx, orgID string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('aip-eval:' || $1))`, orgID); err != nil {
+		return fmt.Errorf("lock evaluation of %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// evalState reads the organization's evaluation counters inside tx (zero
+// before its first evaluation); the caller holds lockEvaluation.
+func evalState(ctx context.Context, tx *sql.Tx, orgID string) (*aip.EvalState, error) {
+	st := &aip.EvalState{Windows: func(since time.Time) ([]*aip.AlertWindow, error) {
+		return listAlertWindows(ctx, tx, orgID, since)
+	}}
+	err := tx.QueryRowContext(ctx, `SELECT generation, rules_generation FROM eval_state WHERE org_id = $1`, orgID).
+		Scan(&st.Generation, &st.RulesGeneration)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read evaluation state of %s: %w", orgID, err)
+	}
+	return st, nil
+}
+
+// bumpEvalGeneration records a committed evaluation of the organization.
+func bumpEvalGeneration(ctx context.Context, tx *sql.Tx, orgID string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO eval_state (org_id, generation) VALUES ($1, 1)
+		ON CONFLICT (org_id) DO UPDATE SET generation = eval_state.generation + 1`, orgID)
+	if err != nil {
+		return fmt.Errorf("bump evaluation generation of %s: %w", orgID, err)
+	}
+	return nil
+}
