@@ -108,6 +108,9 @@ type OrgStore interface {
 	CreateOrganization(ctx context.Context, o *Organization) error
 	// FindOrganizationByID returns ENOTFOUND when there is no such organization.
 	FindOrganizationByID(ctx context.Context, id string) (*Organization, error)
+	// CountOrganizations counts the organizations: zero on a database no
+	// node has bootstrapped yet.
+	CountOrganizations(ctx context.Context) (int, error)
 }
 
 // UserStore persists users and their (encrypted) API keys.

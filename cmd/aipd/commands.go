@@ -20,7 +20,6 @@ import (
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/app"
 	"github.com/aipsec/aip/internal/keyring"
-	"github.com/aipsec/aip/internal/store/sqlite"
 )
 
 // envOr returns the environment variable name, or def when it is unset, so
@@ -193,6 +192,14 @@ func (o *serveOptions) config(cmd *cobra.Command) (app.Config, slog.Level, error
 		return app.Config{}, level, err
 	}
 	cfg := o.cfg
+	// URLs may carry passwords: their env values are read here rather than
+	// shown as flag defaults in --help.
+	if !cmd.Flags().Changed("database-url") {
+		cfg.DatabaseURL = os.Getenv("AIP_DATABASE_URL")
+	}
+	if !cmd.Flags().Changed("redis-url") {
+		cfg.RedisURL = os.Getenv("AIP_REDIS_URL")
+	}
 	if !cmd.Flags().Changed("smtp-password") {
 		cfg.SMTP.Password = os.Getenv("AIP_SMTP_PASSWORD")
 	}
@@ -228,6 +235,8 @@ func addServeFlags(cmd *cobra.Command) *serveOptions {
 	f.StringVar(&cfg.Addr, "addr", envOr("AIP_ADDR", "127.0.0.1:8080"), "API listen address (env AIP_ADDR)")
 	f.StringVar(&cfg.DataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
 	f.StringVar(&cfg.MasterKeyFile, "master-key-file", envOr("AIP_MASTER_KEY_FILE", ""), "master key file (default <data>/master.key; env AIP_MASTER_KEY_FILE)")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL database (postgres://…) shared by several nodes, instead of SQLite in the data dir (prefer env AIP_DATABASE_URL)")
+	f.StringVar(&cfg.RedisURL, "redis-url", "", "Redis (redis://host:port/db) for limits, lockouts and the replay cache shared by several nodes (prefer env AIP_REDIS_URL)")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("AIP_METRICS_ADDR", ""), "serve Prometheus metrics on this address (env AIP_METRICS_ADDR)")
 	f.IntVar(&cfg.OrgRateLimit, "org-rate-limit", env.int("org-rate-limit", "AIP_ORG_RATE_LIMIT", 200), "requests per minute per organization (env AIP_ORG_RATE_LIMIT)")
 	f.IntVar(&cfg.IPRateLimit, "ip-rate-limit", env.int("ip-rate-limit", "AIP_IP_RATE_LIMIT", 1000), "requests per minute per client IP (env AIP_IP_RATE_LIMIT)")
@@ -303,11 +312,14 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 
 // adminEnv is what every admin command opens: the store and the keyring.
 type adminEnv struct {
-	dataDir, masterKeyFile string
+	dataDir, masterKeyFile, databaseURL string
 }
 
-func (e *adminEnv) open(ctx context.Context) (*sqlite.DB, *keyring.Keyring, error) {
-	return app.OpenDataDir(ctx, app.Config{DataDir: e.dataDir, MasterKeyFile: e.masterKeyFile})
+func (e *adminEnv) open(ctx context.Context) (aip.Store, *keyring.Keyring, error) {
+	if e.databaseURL == "" {
+		e.databaseURL = os.Getenv("AIP_DATABASE_URL")
+	}
+	return app.OpenDataDir(ctx, app.Config{DataDir: e.dataDir, MasterKeyFile: e.masterKeyFile, DatabaseURL: e.databaseURL})
 }
 
 func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -315,9 +327,11 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 	admin := groupCommand("admin", "Manage organizations, users, members and keys on the data dir (also while aipd runs)")
 	admin.PersistentFlags().StringVar(&env.dataDir, "data", envOr("AIP_DATA", "./aip-data"), "data directory (env AIP_DATA)")
 	admin.PersistentFlags().StringVar(&env.masterKeyFile, "master-key-file", envOr("AIP_MASTER_KEY_FILE", ""), "master key file (default <data>/master.key)")
+	admin.PersistentFlags().StringVar(&env.databaseURL, "database-url", "",
+		"PostgreSQL database (postgres://…) instead of the SQLite file in the data dir (prefer env AIP_DATABASE_URL)")
 
 	// run opens the store, runs fn and prints its KEY=value lines.
-	run := func(fn func(ctx context.Context, db *sqlite.DB, kr *keyring.Keyring) ([]string, error)) func(*cobra.Command, []string) error {
+	run := func(fn func(ctx context.Context, db aip.Store, kr *keyring.Keyring) ([]string, error)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			db, kr, err := env.open(cmd.Context())
 			if err != nil {
@@ -337,7 +351,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var orgName string
 	orgCreate := &cobra.Command{Use: "create", Short: "Create an organization", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, _ *keyring.Keyring) ([]string, error) {
 			if strings.TrimSpace(orgName) == "" {
 				return nil, fmt.Errorf("--name is required")
 			}
@@ -354,7 +368,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var userOrg, userEmail, userRole, userName string
 	userCreate := &cobra.Command{Use: "create", Short: "Create a user with an API key, as a member of an organization", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, kr *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, kr *keyring.Keyring) ([]string, error) {
 			role := aip.Role(userRole)
 			if !role.Valid() {
 				return nil, fmt.Errorf("--role must be owner, user or reader")
@@ -387,7 +401,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var memOrg, memUser, memRole string
 	memberAdd := &cobra.Command{Use: "add", Short: "Add a user to an organization, or change its role", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, _ *keyring.Keyring) ([]string, error) {
 			role := aip.Role(memRole)
 			if !role.Valid() {
 				return nil, fmt.Errorf("--role must be owner, user or reader")
@@ -406,7 +420,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var keyUser string
 	keyRotate := &cobra.Command{Use: "rotate", Short: "Give a user a new API key; the old one stops working at once", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, kr *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, kr *keyring.Keyring) ([]string, error) {
 			key, err := app.RotateKey(ctx, db, kr, keyUser)
 			if err != nil {
 				return nil, err
@@ -420,7 +434,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var dkOrg string
 	deployKeyCreate := &cobra.Command{Use: "create", Short: "Create a deploy key with which agents enroll into an organization", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, _ *keyring.Keyring) ([]string, error) {
 			key, err := app.CreateDeployKey(ctx, db, dkOrg)
 			if err != nil {
 				return nil, err
@@ -434,7 +448,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	var revOrg, revAgent string
 	agentRevoke := &cobra.Command{Use: "revoke", Short: "Revoke an agent: its key stops working at once; it stays listed, offline", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, db *sqlite.DB, _ *keyring.Keyring) ([]string, error) {
+		RunE: run(func(ctx context.Context, db aip.Store, _ *keyring.Keyring) ([]string, error) {
 			if err := db.RevokeAgent(ctx, revOrg, revAgent); err != nil {
 				return nil, fmt.Errorf("revoke agent: %s", aip.ErrorMessage(err))
 			}
@@ -447,7 +461,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 	agent := groupCommand("agent", "Agents")
 	agent.AddCommand(agentRevoke)
 
-	admin.AddCommand(org, user, member, key, deployKey, agent, newVulnDBCommand(env, stdout, stderr), newEC2Command(env, stdout))
+	admin.AddCommand(org, user, member, key, deployKey, agent, newVulnDBCommand(env, stdout, stderr), newEC2Command(env, stdout), newMigrateDataCommand(stdout, stderr))
 	return admin
 }
 

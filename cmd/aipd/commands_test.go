@@ -18,7 +18,6 @@ import (
 	"github.com/aipsec/aip/internal/app"
 	"github.com/aipsec/aip/internal/keyring"
 	"github.com/aipsec/aip/internal/rules"
-	"github.com/aipsec/aip/internal/store/sqlite"
 )
 
 var (
@@ -103,7 +102,7 @@ func dataDir(t *testing.T) (string, *app.Bootstrap) {
 
 // openStore opens the data dir as a second process would, to check what
 // the commands stored.
-func openStore(t *testing.T, dir string) (*sqlite.DB, *keyring.Keyring) {
+func openStore(t *testing.T, dir string) (aip.Store, *keyring.Keyring) {
 	t.Helper()
 	db, kr, err := app.OpenDataDir(context.Background(), app.Config{DataDir: dir})
 	if err != nil {

@@ -12,19 +12,23 @@ import (
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/keyring"
+	"github.com/aipsec/aip/internal/store/postgres"
 	"github.com/aipsec/aip/internal/store/sqlite"
 )
 
-// OpenDataDir opens the database and master key of a data dir that a first
-// start already set up, for the admin commands. Unlike Open it never
-// creates anything: a mistyped --data must not yield a new, empty data dir
-// (with a new master key) in which the command then "succeeds".
-func OpenDataDir(ctx context.Context, cfg Config) (*sqlite.DB, *keyring.Keyring, error) {
-	if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no database at %s: check --data, or run `aipd serve --data %s` once to set the data dir up",
-			cfg.DatabasePath(), cfg.DataDir)
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("open database: %w", err)
+// OpenDataDir opens the database and master key of an installation that a
+// first start already set up, for the admin commands: the SQLite file of
+// the data dir, or the PostgreSQL database of cfg.DatabaseURL. Unlike Open
+// it never creates anything: a mistyped --data must not yield a new, empty
+// data dir (with a new master key) in which the command then "succeeds".
+func OpenDataDir(ctx context.Context, cfg Config) (aip.Store, *keyring.Keyring, error) {
+	if cfg.DatabaseURL == "" {
+		if _, err := os.Stat(cfg.DatabasePath()); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no database at %s: check --data, or run `aipd serve --data %s` once to set the data dir up",
+				cfg.DatabasePath(), cfg.DataDir)
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("open database: %w", err)
+		}
 	}
 	if err := checkMasterKeyPresent(cfg, false); err != nil {
 		return nil, nil, err
@@ -33,7 +37,12 @@ func OpenDataDir(ctx context.Context, cfg Config) (*sqlite.DB, *keyring.Keyring,
 	if err != nil {
 		return nil, nil, fmt.Errorf("master key: %w", err)
 	}
-	db, err := sqlite.Open(ctx, cfg.DatabasePath())
+	var db aip.Store
+	if cfg.DatabaseURL != "" {
+		db, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		db, err = sqlite.Open(ctx, cfg.DatabasePath())
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}

@@ -25,11 +25,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aipsec/aip"
-	"github.com/aipsec/aip/hawk"
 	"github.com/aipsec/aip/internal/httpapi"
 	"github.com/aipsec/aip/internal/keyring"
 	"github.com/aipsec/aip/internal/mail"
 	"github.com/aipsec/aip/internal/ratelimit"
+	"github.com/aipsec/aip/internal/store/postgres"
 	"github.com/aipsec/aip/internal/store/sqlite"
 	"github.com/aipsec/aip/internal/webhook"
 )
@@ -40,8 +40,16 @@ type Config struct {
 	Addr string
 	// DataDir holds the SQLite database, the master key and credentials.env.
 	DataDir string
-	// MasterKeyFile overrides <DataDir>/master.key.
+	// MasterKeyFile overrides <DataDir>/master.key. Nodes sharing a
+	// database must share the key.
 	MasterKeyFile string
+	// DatabaseURL (postgres://…) selects PostgreSQL instead of the SQLite
+	// file in DataDir, for several nodes sharing one database.
+	DatabaseURL string
+	// RedisURL (redis://…) moves the rate limits, IP lockouts and Hawk
+	// replay cache to Redis, shared by every node; empty keeps them in
+	// this process's memory.
+	RedisURL string
 	// MetricsAddr, when set, serves Prometheus metrics on its own listener.
 	MetricsAddr string
 
@@ -168,7 +176,7 @@ type Main struct {
 	// Stdout receives the human-facing bootstrap message.
 	Stdout io.Writer
 
-	store      *sqlite.DB
+	store      aip.Store
 	api        *httpapi.Server
 	server     *http.Server
 	listener   net.Listener
@@ -176,6 +184,10 @@ type Main struct {
 	metricsLn  net.Listener
 	serveErr   chan error
 	Bootstrap  *Bootstrap // set when this start bootstrapped the data dir
+
+	// shared holds the limiter, lockout and replay cache (in memory, or
+	// in Redis shared with other nodes).
+	shared *sharedState
 
 	// stopWebhooks cancels the webhook dispatcher; webhooksDone closes
 	// once it has recorded its in-flight deliveries.
@@ -235,17 +247,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	_, statErr := os.Stat(cfg.DatabasePath())
-	fresh := errors.Is(statErr, fs.ErrNotExist)
-	if statErr != nil && !fresh {
-		return fmt.Errorf("open database: %w", statErr)
-	}
-	if err := checkMasterKeyPresent(cfg, fresh); err != nil {
-		return err
-	}
-	kr, _, err := keyring.LoadOrCreate(cfg.MasterKeyPath())
-	if err != nil {
-		return fmt.Errorf("master key: %w", err)
+	var fresh bool
+	var kr *keyring.Keyring
+	if cfg.DatabaseURL == "" {
+		_, statErr := os.Stat(cfg.DatabasePath())
+		fresh = errors.Is(statErr, fs.ErrNotExist)
+		if statErr != nil && !fresh {
+			return fmt.Errorf("open database: %w", statErr)
+		}
+		if err := checkMasterKeyPresent(cfg, fresh); err != nil {
+			return err
+		}
+		if kr, _, err = keyring.LoadOrCreate(cfg.MasterKeyPath()); err != nil {
+			return fmt.Errorf("master key: %w", err)
+		}
 	}
 
 	// Bind before touching the database, so that a busy port fails the
@@ -262,25 +277,37 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 		undo = append(undo, func() { m.metricsLn.Close(); m.metricsLn = nil })
 	}
-
-	if fresh {
-		// Runs after the store is closed (undo runs newest first).
-		undo = append(undo, func() { removeFreshData(cfg, m.Bootstrap != nil); m.Bootstrap = nil })
+	endpoint := advertisedEndpoint(m.listener.Addr())
+	if publicURL != nil {
+		endpoint = publicURL.String()
 	}
-	m.store, err = sqlite.Open(ctx, cfg.DatabasePath())
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	undo = append(undo, func() { m.store.Close(); m.store = nil })
 
-	if fresh {
-		endpoint := advertisedEndpoint(m.listener.Addr())
-		if publicURL != nil {
-			endpoint = publicURL.String()
+	if cfg.DatabaseURL == "" {
+		if fresh {
+			// Runs after the store is closed (undo runs newest first).
+			undo = append(undo, func() { removeFreshData(cfg, m.Bootstrap != nil); m.Bootstrap = nil })
 		}
-		m.Bootstrap, err = bootstrap(ctx, m.store, kr, endpoint, cfg.CredentialsPath())
+		db, err := sqlite.Open(ctx, cfg.DatabasePath())
 		if err != nil {
-			return fmt.Errorf("bootstrap: %w", err)
+			return fmt.Errorf("open database: %w", err)
+		}
+		m.store = db
+		undo = append(undo, func() { m.store.Close(); m.store = nil })
+		if fresh {
+			m.Bootstrap, err = bootstrap(ctx, m.store, kr, endpoint, cfg.CredentialsPath())
+			if err != nil {
+				return fmt.Errorf("bootstrap: %w", err)
+			}
+		}
+	} else {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("open database: %w", err)
+		}
+		m.store = db
+		undo = append(undo, func() { m.store.Close(); m.store = nil })
+		if kr, err = m.bootstrapShared(ctx, db, endpoint); err != nil {
+			return err
 		}
 	}
 
@@ -290,12 +317,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	shared, err := m.sharedState(cfg, metrics)
+	if err != nil {
+		return err
+	}
+	undo = append(undo, func() { shared.close() })
+	m.shared = shared
 	m.api, err = httpapi.New(httpapi.Config{
 		Store:             m.store,
 		Keyring:           kr,
-		Nonces:            hawk.NewMemoryNonceStore(hawk.DefaultMaxNonceEntries),
-		Limiter:           ratelimit.NewMemory(nil),
-		Locks:             ratelimit.NewMemoryLockStore(nil),
+		Nonces:            shared.nonces,
+		Limiter:           shared.limiter,
+		Locks:             shared.locks,
 		OrgLimit:          ratelimit.PerMinute(orDefault(cfg.OrgRateLimit, 200)),
 		IPLimit:           ratelimit.PerMinute(orDefault(cfg.IPRateLimit, 1000)),
 		IPLockout:         cfg.IPLockout,
@@ -346,9 +379,13 @@ func checkMasterKeyPresent(cfg Config, freshDatabase bool) error {
 	}
 	_, err := os.Stat(cfg.MasterKeyPath())
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("master key file %s is missing but database %s exists: restore the key from your backup "+
+		db := "database " + cfg.DatabasePath() + " exists"
+		if cfg.DatabaseURL != "" {
+			db = "the database already holds organizations (another node, or an earlier start, set it up)"
+		}
+		return fmt.Errorf("master key file %s is missing but %s: restore the key from your backup "+
 			"or point --master-key-file at it (a new key could not decrypt the stored API keys)",
-			cfg.MasterKeyPath(), cfg.DatabasePath())
+			cfg.MasterKeyPath(), db)
 	}
 	if err != nil {
 		return fmt.Errorf("master key: %w", err)
@@ -471,6 +508,9 @@ func (m *Main) close() error {
 	}
 	if err := m.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close database: %w", err))
+	}
+	if err := m.shared.close(); err != nil {
+		errs = append(errs, fmt.Errorf("close redis: %w", err))
 	}
 	err := errors.Join(errs...)
 	if err != nil {

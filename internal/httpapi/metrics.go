@@ -15,6 +15,9 @@ type Metrics struct {
 	duration     *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
 	rateLimits   *prometheus.CounterVec
+	// redisFallbacks and redisDegraded follow the shared state in Redis.
+	redisFallbacks *prometheus.CounterVec
+	redisDegraded  *prometheus.GaugeVec
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -37,8 +40,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "aip_rate_limited_total",
 			Help: "Requests answered 429, by limit (ip or org).",
 		}, []string{"limit"}),
+		redisFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aip_redis_fallback_total",
+			Help: "Redis outages, by component (limiter, locks, nonces): each switched it to per-node memory until Redis answered again.",
+		}, []string{"component"}),
+		redisDegraded: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "aip_redis_degraded",
+			Help: "1 while a component (limiter, locks, nonces) answers from per-node memory because Redis is unreachable.",
+		}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.rateLimits} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.authFailures, m.rateLimits, m.redisFallbacks, m.redisDegraded} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -85,4 +96,22 @@ func (m *Metrics) rateLimited(limit string) {
 		return
 	}
 	m.rateLimits.WithLabelValues(limit).Inc()
+}
+
+// RedisFallback records that component lost Redis and answers from
+// per-node memory (the hook of redislimit.FallbackOptions.OnFallback).
+func (m *Metrics) RedisFallback(component string) {
+	if m == nil {
+		return
+	}
+	m.redisFallbacks.WithLabelValues(component).Inc()
+	m.redisDegraded.WithLabelValues(component).Set(1)
+}
+
+// RedisRecovered records that component is back on Redis.
+func (m *Metrics) RedisRecovered(component string) {
+	if m == nil {
+		return
+	}
+	m.redisDegraded.WithLabelValues(component).Set(0)
 }

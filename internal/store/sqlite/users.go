@@ -31,6 +31,15 @@ func (db *DB) CreateOrganization(ctx context.Context, o *aip.Organization) error
 	return nil
 }
 
+// CountOrganizations counts the organizations.
+func (db *DB) CountOrganizations(ctx context.Context) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM organizations`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count organizations: %w", err)
+	}
+	return n, nil
+}
+
 // FindOrganizationByID returns ENOTFOUND when there is no such organization.
 func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*aip.Organization, error) {
 	var (

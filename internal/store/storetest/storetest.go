@@ -92,6 +92,15 @@ func checkStoredTime(t *testing.T, name string, got time.Time) {
 
 func testOrganizations(t *testing.T, open func(t *testing.T) aip.Store) {
 	ctx := t.Context()
+	t.Run("counts organizations from zero", func(t *testing.T) {
+		s := open(t)
+		for want := range 3 {
+			if got, err := s.CountOrganizations(ctx); err != nil || got != want {
+				t.Fatalf("CountOrganizations = %d, %v; want %d", got, err, want)
+			}
+			mustOrg(t, s, fmt.Sprintf("org %d", want))
+		}
+	})
 	t.Run("create fills ID and CreatedAt", func(t *testing.T) {
 		s := open(t)
 		o := &aip.Organization{Name: "Acme"}
