@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/store/postgres"
 )
 
@@ -56,9 +57,8 @@ func emptyPostgres(t *testing.T) string {
 
 func TestMigrateData(t *testing.T) {
 	target := emptyPostgres(t)
-	dir := t.TempDir()
-	orgID := strings.TrimPrefix(mustAipd(t, "admin", "--data", dir, "org", "create", "--name", "Blue Team")[0], "ORG_ID=")
-	mustAipd(t, "admin", "--data", dir, "user", "create", "--org", orgID, "--email", "owner@example.test", "--role", "owner")
+	dir, boot := dataDir(t)
+	orgID := value(t, mustAipd(t, "admin", "--data", dir, "org", "create", "--name", "Blue Team"), "ORG_ID")
 
 	t.Run("copies the data dir and prints the counts", func(t *testing.T) {
 		lines, stderr, err := aipdErr(t, "admin", "migrate-data", "--from", dir, "--to", target)
@@ -70,7 +70,7 @@ func TestMigrateData(t *testing.T) {
 			k, v, _ := strings.Cut(l, "=")
 			got[k] = v
 		}
-		want := map[string]string{"organizations": "1", "users": "1", "memberships": "1", "MIGRATED": "true"}
+		want := map[string]string{"organizations": "2", "users": "1", "memberships": "1", "MIGRATED": "true"}
 		for k, v := range want {
 			if got[k] != v {
 				t.Errorf("%s=%q, want %q (output %q)", k, got[k], v, lines)
@@ -79,7 +79,7 @@ func TestMigrateData(t *testing.T) {
 		if last := lines[len(lines)-1]; last != "MIGRATED=true" {
 			t.Errorf("last line = %q, want MIGRATED=true", last)
 		}
-		if !strings.Contains(stderr, "organizations: 1 rows copied") {
+		if !strings.Contains(stderr, "organizations: 2 rows copied") {
 			t.Errorf("stderr lacks the progress of organizations:\n%s", stderr)
 		}
 		db, err := postgres.Open(t.Context(), target)
@@ -93,6 +93,20 @@ func TestMigrateData(t *testing.T) {
 		}
 		if diff := cmp.Diff("Blue Team", org.Name); diff != "" {
 			t.Errorf("organization name (-want +got):\n%s", diff)
+		}
+		// The owner's API key, sealed with the data dir's master key, opens
+		// from the copy: nodes on PostgreSQL share that key.
+		c, err := db.FindCredentials(t.Context(), boot.UserID, boot.OrgID)
+		if err != nil {
+			t.Fatalf("FindCredentials on the target: %v", err)
+		}
+		_, kr := openStore(t, dir)
+		key, err := kr.Open(boot.UserID, c.EncryptedKey)
+		if err != nil {
+			t.Fatalf("open the copied API key: %v", err)
+		}
+		if key != boot.APIKey || c.Role != aip.RoleOwner {
+			t.Errorf("copied credentials: key matches %v, role %q; want the bootstrap key and owner", key == boot.APIKey, c.Role)
 		}
 	})
 	t.Run("refuses a target holding data", func(t *testing.T) {

@@ -168,6 +168,8 @@ type harness struct {
 	limiter *ratelimit.Memory
 	// cfg is what the server was built with, for restart.
 	cfg httpapi.Config
+	// dbPath is the store's file, for a second node on the same database.
+	dbPath string
 }
 
 // masterKey is fixed so that sealed keys and page tokens are reproducible.
@@ -178,7 +180,8 @@ var masterKey = bytes.Repeat([]byte{0x5a}, keyring.KeySize)
 func newHarness(t testing.TB, opts ...func(*httpapi.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "aip.db"))
+	dbPath := filepath.Join(t.TempDir(), "aip.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -187,7 +190,7 @@ func newHarness(t testing.TB, opts ...func(*httpapi.Config)) *harness {
 		t.Fatalf("keyring: %v", err)
 	}
 	h := &harness{
-		t: t, clock: newFakeClock(epoch), store: st, keys: kr,
+		t: t, clock: newFakeClock(epoch), store: st, keys: kr, dbPath: dbPath,
 		mailer: newRecordingMailer(), logs: &logRecorder{}, reg: prometheus.NewRegistry(),
 	}
 	metrics, err := httpapi.NewMetrics(h.reg)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/httpapi"
+	"github.com/aipsec/aip/internal/rules"
+	"github.com/aipsec/aip/internal/store/sqlite"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -133,4 +135,82 @@ func TestPipelineFailedBatchLeavesNoTrace(t *testing.T) {
 	if diff := cmp.Diff([]string{bruteForce + ": 5"}, bruteForceCounts(t, h, user)); diff != "" {
 		t.Errorf("brute-force alerts (-want +got):\n%s", diff)
 	}
+}
+
+// secondNode starts another server on a second handle of the same
+// database, sharing the limiter and replay cache as Redis would: a second
+// aipd node. Its caches are its own.
+func (h *harness) secondNode(t *testing.T) *harness {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), h.dbPath)
+	if err != nil {
+		t.Fatalf("open second handle: %v", err)
+	}
+	cfg := h.cfg
+	cfg.Store = st
+	srv, err := httpapi.New(cfg)
+	if err != nil {
+		t.Fatalf("httpapi.New: %v", err)
+	}
+	n := *h
+	n.store, n.srv, n.ts = st, srv, httptest.NewServer(srv)
+	t.Cleanup(func() {
+		n.ts.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("close second node: %v", err)
+		}
+		st.Close()
+	})
+	return &n
+}
+
+func TestPipelineAcrossNodes(t *testing.T) {
+	a := newHarness(t)
+	b := a.secondNode(t)
+	org, key := a.newAgentOrg(t, "A")
+	user := a.newAccount(t, org, "a@example.com", aip.RoleOwner)
+	ag := a.enrollAgent(t, key, "web-1")
+	ts := epoch.UnixMilli() - 30_000
+
+	t.Run("a window fed by both nodes counts every event once", func(t *testing.T) {
+		for i := range 9 {
+			node := []*harness{a, b}[i%2]
+			node.sendEvents(t, ag, []string{loginFailure(t, ag.UserID, "admin", ts+int64(i))})
+		}
+		if diff := cmp.Diff([]string{bruteForce + ": 9"}, bruteForceCounts(t, a, user)); diff != "" {
+			t.Errorf("brute-force alerts (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a rule change through one node applies on the other at once", func(t *testing.T) {
+		c := a.client(t, user)
+		b.sendEvents(t, ag, []string{sudoEvent(t, ag.UserID, ts)}) // node b caches its engine
+		rs, err := a.store.FindRulesetByName(context.Background(), org, rules.BaseRuleSetName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, _, err := c.Rules.List(a.ctx(t), rs.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sudo *aip.Rule
+		for _, r := range list {
+			if r.Name == "User: Sudo Usage" {
+				sudo = r
+			}
+		}
+		if sudo == nil {
+			t.Fatal("no sudo rule in the Base Rule Set")
+		}
+		sudo.Enabled = false
+		if _, _, err := c.Rules.Update(a.ctx(t), rs.ID, sudo.ID, sudo); err != nil {
+			t.Fatalf("disable the sudo rule through node a: %v", err)
+		}
+		before := alertCounts(t, a.ctx(t), c)
+		b.sendEvents(t, ag, []string{sudoEvent(t, ag.UserID, ts+1)})
+		if diff := cmp.Diff(before, alertCounts(t, a.ctx(t), c)); diff != "" {
+			t.Errorf("node b still ran the disabled rule (-before +after):\n%s", diff)
+		}
+	})
 }

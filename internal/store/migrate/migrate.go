@@ -14,7 +14,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,7 +92,11 @@ func Copy(ctx context.Context, sqlitePath, postgresURL string, progress func(tab
 		return Report{}, fmt.Errorf("migrate: close target: %w", err)
 	}
 
-	sdb, err := sql.Open("sqlite", sourceDSN(sqlitePath))
+	dsn, err := sourceDSN(sqlitePath)
+	if err != nil {
+		return Report{}, fmt.Errorf("migrate: source database: %w", err)
+	}
+	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return Report{}, fmt.Errorf("migrate: open source: %w", err)
 	}
@@ -123,9 +129,19 @@ func Copy(ctx context.Context, sqlitePath, postgresURL string, progress func(tab
 	return rep, nil
 }
 
-// sourceDSN opens the file read-only, so the copy can never change it.
-func sourceDSN(path string) string {
-	return "file:" + path + "?mode=ro&_pragma=busy_timeout(5000)"
+// sourceDSN opens the file read-only, so the copy can never change it. A
+// URI rather than "file:"+path, so that '?' or '#' in the path are escaped.
+func sourceDSN(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows drive letters: file:///C:/...
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}
+	return u.String(), nil
 }
 
 // copyAll copies and verifies every table inside the two transactions.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -388,5 +389,34 @@ func TestOrderCoversSchema(t *testing.T) {
 	want := slices.Sorted(slices.Values(migrate.Order))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("migrate.Order does not match the SQLite tables (-order +schema):\n%s", diff)
+	}
+}
+
+func TestCopyFailureLeavesTargetEmpty(t *testing.T) {
+	target := targetURL(t)
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "aip.db")
+	src, err := sqlite.Open(ctx, path)
+	must(t, "sqlite.Open", err)
+	seed(t, src)
+	must(t, "close source", src.Close())
+	// A NUL character is valid SQLite text but not PostgreSQL text: the
+	// copy fails at events, after organizations and rules went in.
+	raw, err := sql.Open("sqlite", "file:"+path)
+	must(t, "open source", err)
+	_, err = raw.ExecContext(ctx, `UPDATE events SET body = 'a' || char(0) || 'b' WHERE rowid = (SELECT min(rowid) FROM events)`)
+	must(t, "corrupt an event", err)
+	must(t, "close raw source", raw.Close())
+
+	if _, err := migrate.Copy(ctx, path, target, nil); err == nil || !strings.Contains(err.Error(), "copy events") {
+		t.Fatalf("Copy: err = %v, want a failure copying events", err)
+	}
+	dst, err := postgres.Open(ctx, target)
+	must(t, "postgres.Open", err)
+	defer dst.Close()
+	n, err := dst.CountOrganizations(ctx)
+	must(t, "CountOrganizations", err)
+	if n != 0 {
+		t.Errorf("target holds %d organizations after a failed copy, want 0", n)
 	}
 }
