@@ -164,18 +164,30 @@ func (c *cluster) deployKey(t *testing.T, orgID string) string {
 // enrollOn enrolls an agent through node and returns its credentials.
 func enrollOn(t *testing.T, node *crashServer, deployKey, hostname string) hawk.Credentials {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"deployKey": deployKey, "hostname": hostname, "agentType": "monitor"})
+	creds, err := enroll(node, deployKey, hostname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
+}
+
+// enroll is enrollOn for goroutines: it returns the failure.
+func enroll(node *crashServer, deployKey, hostname string) (hawk.Credentials, error) {
+	body, err := json.Marshal(map[string]any{"deployKey": deployKey, "hostname": hostname, "agentType": "monitor"})
+	if err != nil {
+		return hawk.Credentials{}, err
+	}
 	resp, err := http.Post("http://127.0.0.1:"+node.port+"/agent/v1/enroll", "application/json", bytes.NewReader(body))
 	if err != nil {
-		t.Fatalf("enroll %s: %v", hostname, err)
+		return hawk.Credentials{}, fmt.Errorf("enroll %s: %w", hostname, err)
 	}
 	defer resp.Body.Close()
 	var creds struct{ AgentID, AgentKey string }
 	err = json.NewDecoder(resp.Body).Decode(&creds)
 	if resp.StatusCode != http.StatusOK || err != nil || creds.AgentID == "" {
-		t.Fatalf("enroll %s: %s, %v", hostname, resp.Status, err)
+		return hawk.Credentials{}, fmt.Errorf("enroll %s: %s, %v", hostname, resp.Status, err)
 	}
-	return hawk.Credentials{ID: creds.AgentID, Key: []byte(creds.AgentKey)}
+	return hawk.Credentials{ID: creds.AgentID, Key: []byte(creds.AgentKey)}, nil
 }
 
 // postEventsTo sends an event batch signed for the public URL to node and
