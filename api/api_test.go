@@ -39,6 +39,7 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("Operations: %v", err)
 	}
 	want := []Operation{
+		{Method: "GET", Path: "/agent/v1/config", Authenticated: true},
 		{Method: "POST", Path: "/agent/v1/enroll"},
 		{Method: "POST", Path: "/agent/v1/events", Authenticated: true},
 		{Method: "POST", Path: "/agent/v1/heartbeat", Authenticated: true},

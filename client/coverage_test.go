@@ -25,6 +25,7 @@ var outOfScope = map[string]string{
 	"POST /agent/v1/heartbeat":       "agent ingest API, spoken by agents, not users",
 	"POST /agent/v1/events":          "agent ingest API, spoken by agents, not users",
 	"PUT /agent/v1/packages":         "agent ingest API, spoken by agents, not users",
+	"GET /agent/v1/config":           "agent ingest API, spoken by agents, not users",
 	"GET /v2/aws/ec2/":               "alias of GET /v2/aws/ec2, which EC2Service.List uses",
 }
 

@@ -21,6 +21,7 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("POST /agent/v1/heartbeat", s.agentAuth(s.agentHeartbeat))
 	t.authed("POST /agent/v1/events", s.agentAuth(s.ingestEvents))
 	t.authed("PUT /agent/v1/packages", s.agentAuth(s.putPackages))
+	t.authed("GET /agent/v1/config", s.agentAuth(s.getAgentConfig))
 
 	t.authed("GET /help/hawk/self-test", s.auth("read", "read-hawk-self-test", s.selfTest))
 	t.authed("GET /v2/organizations/members", s.auth("read", "read-members", s.listMembers))
