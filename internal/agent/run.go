@@ -171,7 +171,7 @@ func Run(ctx context.Context, opts Options) error {
 	a := &agent{
 		opts: opts, id: id, client: c.WithCredentials(id.AgentID, id.AgentKey), spool: sp, log: opts.Logger,
 		health: make(map[string]string),
-		meta: map[string]any{"hostname": host.Hostname, "kernel": host.Kernel, "os_version": host.OSVersion},
+		meta:   map[string]any{"hostname": host.Hostname, "kernel": host.Kernel, "os_version": host.OSVersion},
 	}
 	a.log.Info("aip-agent running", slog.String("agent_id", id.AgentID), slog.String("server", id.Server),
 		slog.Int("collectors", len(opts.Collectors)))
