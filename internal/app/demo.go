@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
-	"github.com/aipsec/aip/hawk"
+	"github.com/aipsec/aip/internal/agent"
 	"github.com/aipsec/aip/internal/demo"
 	"github.com/aipsec/aip/internal/vuln"
 )
@@ -31,11 +31,10 @@ const DemoAgents = 3
 // agents (they share 127.0.0.1) far below the per-IP rate limit, and a
 // heartbeat every 30 s keeps them online.
 const (
-	demoTick          = time.Second
-	demoHeartbeat     = 30 * time.Second
-	demoRequestLimit  = 10 * time.Second
-	demoMaxPending    = 10_000 // events held per host while the server refuses them
-	demoResponseLimit = 1 << 20
+	demoTick         = time.Second
+	demoHeartbeat    = 30 * time.Second
+	demoRequestLimit = 10 * time.Second
+	demoMaxPending   = 10_000 // events held per host while the server refuses them
 )
 
 // DemoPath is where the demo remembers which organization it runs in, so
@@ -139,7 +138,8 @@ func RunDemo(ctx context.Context, baseURL string, store aip.Store, orgID string,
 // demoAgent is one enrolled simulated host.
 type demoAgent struct {
 	host     demo.Host
-	creds    hawk.Credentials
+	cred     demoCredential
+	client   *agent.Client
 	pending  [][]byte
 	lastBeat time.Time
 	// inventorySent is set once the server accepted the host's package
@@ -149,12 +149,11 @@ type demoAgent struct {
 	inventorySent bool
 }
 
-// demoClient sends agent requests to connect, signed for sign's host and
-// port.
+// demoClient speaks the agent API as the simulated hosts, through the
+// same client as aip-agent.
 type demoClient struct {
+	api            *agent.Client
 	http           *http.Client
-	connect        *url.URL
-	host, port     string
 	logger         *slog.Logger
 	warnedOverflow bool
 }
@@ -213,18 +212,6 @@ func (st *demoState) save(path string) error {
 	return writeSecretFile(path, string(b)+"\n")
 }
 
-// demoStatusError is an agent API answer other than the expected status.
-type demoStatusError struct {
-	path   string
-	status int
-	text   string
-	body   []byte
-}
-
-func (e *demoStatusError) Error() string {
-	return fmt.Sprintf("%s answered %s: %s", e.path, e.text, bytes.TrimSpace(e.body))
-}
-
 // fleet returns the enrolled hosts of fleet: the ones state holds
 // credentials for and whose first heartbeat succeeds are reused, the
 // others (unknown, or revoked: the heartbeat answers 401) enroll with a
@@ -244,19 +231,19 @@ func (c *demoClient) fleet(ctx context.Context, store aip.Store, orgID, statePat
 	)
 	for _, h := range fleet.Hosts() {
 		if cred, ok := st.Agents[h.Hostname]; ok {
-			a := &demoAgent{host: h, creds: hawk.Credentials{ID: cred.AgentID, Key: []byte(cred.AgentKey)}}
+			a := &demoAgent{host: h, cred: cred, client: c.api.WithCredentials(cred.AgentID, cred.AgentKey)}
 			err := c.heartbeat(ctx, a)
 			if ctx.Err() != nil {
 				return nil, nil
 			}
-			var se *demoStatusError
+			var se *agent.StatusError
 			switch {
 			case err == nil:
 				a.lastBeat = time.Now()
 				agents = append(agents, a)
 				reused++
 				continue
-			case !errors.As(err, &se) || se.status != http.StatusUnauthorized:
+			case !errors.As(err, &se) || se.Status != http.StatusUnauthorized:
 				// Not a verdict on the credentials: keep them, the
 				// heartbeat is tried again on the next tick.
 				c.logger.Warn("demo heartbeat failed", slog.String("hostname", h.Hostname), slog.Any("error", err))
@@ -280,7 +267,7 @@ func (c *demoClient) fleet(ctx context.Context, store aip.Store, orgID, statePat
 			return nil, fmt.Errorf("enroll %s: %w", h.Hostname, err)
 		}
 		agents = append(agents, a)
-		st.Agents[h.Hostname] = demoCredential{AgentID: a.creds.ID, AgentKey: string(a.creds.Key)}
+		st.Agents[h.Hostname] = a.cred
 		changed = true
 	}
 	if changed {
@@ -297,18 +284,29 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	port := sign.Port()
-	if port == "" {
-		port = "80"
-		if sign.Scheme == "https" {
+	// Requests are signed for sign (the public URL the server checks Hawk
+	// against) and sent to connect (its listener).
+	dialer := &net.Dialer{Timeout: demoRequestLimit}
+	connectAddr := connect.Host
+	if connect.Port() == "" {
+		port := "80"
+		if connect.Scheme == "https" {
 			port = "443"
 		}
+		connectAddr = net.JoinHostPort(connect.Hostname(), port)
 	}
-	c := &demoClient{
-		http:    &http.Client{Timeout: demoRequestLimit},
-		connect: connect, host: strings.ToLower(sign.Hostname()), port: port, logger: logger,
+	hc := &http.Client{Timeout: demoRequestLimit, Transport: &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, connectAddr)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	api, err := agent.NewClient(sign.String(), hc)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
-	defer c.http.CloseIdleConnections()
+	c := &demoClient{api: api, http: hc, logger: logger}
 
 	// Without its advisories the demo still shows alerts: a failure here
 	// is worth a warning, not the end of the demo.
@@ -381,47 +379,17 @@ func runDemo(ctx context.Context, connect, sign *url.URL, store aip.Store, orgID
 // enroll enrolls h with the deploy key; enrollment counts as the first
 // report, so the first heartbeat is due a period later.
 func (c *demoClient) enroll(ctx context.Context, deployKey string, h demo.Host) (*demoAgent, error) {
-	body, err := json.Marshal(struct {
-		DeployKey string `json:"deployKey"`
-		aip.AgentHost
-	}{deployKey, h.AgentHost()})
+	e, err := c.api.Enroll(ctx, deployKey, h.AgentHost(), nil)
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.connect.JoinPath("/agent/v1/enroll").String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(io.LimitReader(resp.Body, demoResponseLimit))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("server answered %s: %s", resp.Status, bytes.TrimSpace(got))
-	}
-	var out struct {
-		AgentID  string `json:"agentId"`
-		AgentKey string `json:"agentKey"`
-	}
-	if err := json.Unmarshal(got, &out); err != nil || out.AgentID == "" || out.AgentKey == "" {
-		return nil, fmt.Errorf("unexpected enrollment answer %q", got)
-	}
-	return &demoAgent{host: h, creds: hawk.Credentials{ID: out.AgentID, Key: []byte(out.AgentKey)}, lastBeat: time.Now()}, nil
+	cred := demoCredential{AgentID: e.AgentID, AgentKey: e.AgentKey}
+	return &demoAgent{host: h, cred: cred, client: c.api.WithCredentials(e.AgentID, e.AgentKey), lastBeat: time.Now()}, nil
 }
 
 // heartbeat reports a's host information.
 func (c *demoClient) heartbeat(ctx context.Context, a *demoAgent) error {
-	body, err := json.Marshal(a.host.AgentHost())
-	if err != nil {
-		return err
-	}
-	return c.send(ctx, a, http.MethodPost, "/agent/v1/heartbeat", body, http.StatusOK)
+	return a.client.Heartbeat(ctx, a.host.AgentHost())
 }
 
 // sendEvents posts a's pending events as one JSON array.
@@ -435,17 +403,16 @@ func (c *demoClient) sendEvents(ctx context.Context, a *demoAgent) error {
 		buf.Write(ev)
 	}
 	buf.WriteByte(']')
-	return c.send(ctx, a, http.MethodPost, "/agent/v1/events", buf.Bytes(), http.StatusAccepted)
+	_, err := a.client.SendEvents(ctx, buf.Bytes(), "application/json")
+	return err
 }
 
 // sendInventory puts a's package inventory; the server then re-matches
 // the agent against the advisory database.
 func (c *demoClient) sendInventory(ctx context.Context, a *demoAgent) error {
-	body, err := json.Marshal(a.host.Inventory())
-	if err != nil {
-		return fmt.Errorf("encode the inventory: %w", err)
-	}
-	return c.send(ctx, a, http.MethodPut, "/agent/v1/packages", body, http.StatusOK)
+	inv := a.host.Inventory()
+	_, err := a.client.PutPackages(ctx, &inv)
+	return err
 }
 
 // sendInventoryOnce sends a's inventory unless the server already
@@ -493,38 +460,6 @@ func loadDemoAdvisories(ctx context.Context, store aip.Store, logger *slog.Logge
 			logger.Warn("demo advisories: re-match failed", slog.String("org_id", r.OrgID),
 				slog.String("agent_id", r.AgentID), slog.Any("error", err))
 		}
-	}
-	return nil
-}
-
-// send sends a Hawk-signed JSON body to path with method and checks the
-// status and the server's signature of the answer.
-func (c *demoClient) send(ctx context.Context, a *demoAgent, method, path string, body []byte, want int) error {
-	const contentType = "application/json"
-	req, err := http.NewRequestWithContext(ctx, method, c.connect.JoinPath(path).String(), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	art := &hawk.Artifacts{
-		Method: method, Resource: path, Host: c.host, Port: c.port,
-		Hash: hawk.PayloadHash(contentType, body),
-	}
-	req.Header.Set("Authorization", a.creds.RequestHeader(art))
-	req.Header.Set("Content-Type", contentType)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(io.LimitReader(resp.Body, demoResponseLimit))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return &demoStatusError{path: path, status: resp.StatusCode, text: resp.Status, body: got}
-	}
-	if err := hawk.VerifyResponse(a.creds.Key, art, resp.Header.Get("Server-Authorization"), resp.Header.Get("Content-Type"), got); err != nil {
-		return fmt.Errorf("%s: response not authentic: %w", path, err)
 	}
 	return nil
 }
