@@ -1,0 +1,402 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/client"
+)
+
+// Budget parameters of issue 7: an idle host, then 10,000 process starts
+// at 1,000/s.
+const (
+	budgetSettle    = 10 * time.Second
+	budgetIdle      = 30 * time.Second
+	budgetStarts    = 10000
+	budgetRate      = 1000 // starts per second
+	budgetWorkers   = 32
+	budgetDrain     = 180 * time.Second // bound on delivery after the burst
+	budgetQuiet     = 15 * time.Second  // no growth for this long ends the wait
+	budgetClockTick = 100               // USER_HZ; checked against getconf CLK_TCK
+)
+
+// BenchmarkAgentBudget measures issue 7's budget with the real binaries on
+// loopback: aipd, and aip-agent with every collector (packages included)
+// enrolled by deploy key.
+//
+// Idle: after budgetSettle, the agent's utime+stime (/proc/PID/stat) and
+// VmRSS/VmHWM (/proc/PID/status) are sampled over budgetIdle; the metrics
+// are CPU % of one core and MB. The host's own busy share over the same
+// window (/proc/stat) is reported too, since the machine is shared.
+//
+// Burst: budgetStarts runs of a copy of /bin/true, paced at budgetRate by
+// budgetWorkers goroutines, and the server's count of matching events.
+// The filter is `ppid = <this test's pid>`, not `exe = <copy>`: in
+// connector mode a /bin/true has usually exited before the collector reads
+// /proc/PID, and then the event is partial and has no exe (nor args, and
+// command only if the zombie's stat was still there), while ppid always
+// survives (the zombie's stat, else the fork event seen earlier). So that
+// nothing else matches, the rules are created right before the burst and
+// the test execs nothing else until delivery is counted. Both rules
+// aggregate on ppid, so one alert counts everything; the second one counts
+// the events that came without exe.
+//
+// Mode: the agent logs only the fallback ("connector unavailable, scanning
+// /proc"), so its absence from the log means connector mode. As root the
+// connector is used; unprivileged the /proc scan misses short-lived
+// processes by design, and received/started then measures that.
+//
+// The run is one measurement whatever b.N is; use -benchtime=1x.
+func BenchmarkAgentBudget(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds and runs aipd and aip-agent for about a minute")
+	}
+	if tck := clockTick(b); tck != budgetClockTick {
+		b.Fatalf("CLK_TCK = %d; this benchmark assumes %d", tck, budgetClockTick)
+	}
+	tmp := b.TempDir()
+	aipd, agentBin := buildTB(b, tmp, "aipd", "../aipd"), buildTB(b, tmp, "aip-agent", ".")
+	trueBin := filepath.Join(tmp, "aip-budget-true")
+	src, err := exec.LookPath("true")
+	if err != nil {
+		b.Skip("no true binary")
+	}
+	if data, err := os.ReadFile(src); err != nil || os.WriteFile(trueBin, data, 0o755) != nil {
+		b.Fatalf("copy %s: %v", src, err)
+	}
+	dataDir, stateDir := filepath.Join(tmp, "data"), filepath.Join(tmp, "agent")
+	port := freePortTB(b)
+	startServerTB(b, aipd, dataDir, port)
+	env := readEnvTB(b, filepath.Join(dataDir, "credentials.env"))
+	c, err := client.New(env["TS_API_ENDPOINT"], env["TS_USER_ID"], env["TS_API_KEY"], env["TS_ORGANIZATION_ID"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	rs, _, err := c.Rulesets.Create(ctx, &client.RulesetRequest{Name: "Budget", Description: "agent budget benchmark"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command(aipd, "admin", "--data", dataDir, "deploykey", "create", "--org", env["TS_ORGANIZATION_ID"]).CombinedOutput()
+	if err != nil {
+		b.Fatalf("deploykey create: %v\n%s", err, out)
+	}
+	deployKey := strings.TrimPrefix(strings.TrimSpace(string(out)), "DEPLOY_KEY=")
+	out, err = exec.Command(agentBin, "setup", "--server", env["TS_API_ENDPOINT"], "--deploy-key", deployKey,
+		"--ruleset", "Budget", "--state-dir", stateDir).CombinedOutput()
+	if err != nil {
+		b.Fatalf("aip-agent setup: %v\n%s", err, out)
+	}
+	cfgPath := filepath.Join(tmp, "agent.yaml")
+	if err := os.WriteFile(cfgPath, []byte("tags: {env: budget}\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	agent := startTB(b, agentBin, "run", "--state-dir", stateDir, "--config", cfgPath, "--log-level", "info")
+	pid := agent.cmd.Process.Pid
+	b.ResetTimer()
+
+	// Idle.
+	time.Sleep(budgetSettle)
+	mode := "connector"
+	if strings.Contains(agent.out.String(), "connector unavailable") {
+		mode = "procscan"
+	}
+	cpu0, host0, t0 := cpuTicks(b, pid), hostTicks(b), time.Now()
+	var peakRSS int64
+	for time.Since(t0) < budgetIdle {
+		time.Sleep(time.Second)
+		peakRSS = max(peakRSS, procStatusKB(b, pid, "VmRSS"))
+	}
+	cpu1, host1, idleWall := cpuTicks(b, pid), hostTicks(b), time.Since(t0)
+	idleCPU := ticksPercent(cpu1-cpu0, idleWall)
+	rss, hwm := procStatusKB(b, pid, "VmRSS"), procStatusKB(b, pid, "VmHWM")
+	hostBusy := 100 * float64(host1.busy-host0.busy) / float64(max(1, host1.total-host0.total))
+	psOut, _ := exec.Command("ps", "-o", "rss=,pcpu=,etimes=", "-p", strconv.Itoa(pid)).Output()
+
+	// Burst.
+	self := os.Getpid()
+	titleAll, titleNoExe := "budget burst all", "budget burst no exe"
+	for _, r := range []*aip.Rule{
+		{Name: "burst starts", Type: "Host", Title: titleAll, SeverityOfAlerts: 1, AlertDescription: "budget", Window: 3600, Threshold: 1,
+			Filter: fmt.Sprintf(`event_type = "audit" and syscall = "execve" and ppid = %d`, self), AggregateFields: []string{"ppid"}, Enabled: true},
+		{Name: "burst starts without exe", Type: "Host", Title: titleNoExe, SeverityOfAlerts: 1, AlertDescription: "budget", Window: 3600, Threshold: 1,
+			Filter: fmt.Sprintf(`event_type = "audit" and syscall = "execve" and ppid = %d and exe = null`, self), AggregateFields: []string{"ppid"}, Enabled: true},
+	} {
+		if _, _, err := c.Rules.Create(ctx, rs.ID, r); err != nil {
+			b.Fatalf("create rule %q: %v", r.Name, err)
+		}
+	}
+	cpuB0, tb0 := cpuTicks(b, pid), time.Now()
+	started, failed := burst(trueBin)
+	burstWall := time.Since(tb0)
+	cpuB1 := cpuTicks(b, pid)
+	received, noExe, drainWall := awaitCount(b, c, titleAll, titleNoExe, started)
+	cpuB2 := cpuTicks(b, pid)
+	rssAfter, hwmAfter := procStatusKB(b, pid, "VmRSS"), procStatusKB(b, pid, "VmHWM")
+	b.StopTimer()
+
+	overflows := strings.Count(agent.out.String(), "connector overflow")
+	b.Logf("mode %s (no fallback line in the agent log), collectors: all (packages enabled), CLK_TCK %d, %d CPUs",
+		mode, budgetClockTick, numCPU())
+	b.Logf("idle %v: agent %.3f%% of one core, RSS %.1f MB (peak sampled %.1f, HWM %.1f); host busy %.1f%% of all CPUs; ps rss,pcpu,etimes: %s",
+		idleWall.Round(time.Millisecond), idleCPU, mb(rss), mb(peakRSS), mb(hwm), hostBusy, strings.TrimSpace(string(psOut)))
+	b.Logf("burst: %d started (%d failed) in %v = %.0f/s; agent CPU %.1f%% of one core during the burst, %.1f%% over burst+drain",
+		started, failed, burstWall.Round(time.Millisecond), float64(started)/burstWall.Seconds(),
+		ticksPercent(cpuB1-cpuB0, burstWall), ticksPercent(cpuB2-cpuB0, burstWall+drainWall))
+	b.Logf("delivery: %d/%d received (%d without exe) %v after the burst; connector overflow warnings %d; RSS after %.1f MB, HWM %.1f MB",
+		received, started, noExe, drainWall.Round(time.Millisecond), overflows, mb(rssAfter), mb(hwmAfter))
+	b.ReportMetric(idleCPU, "idle-cpu-%")
+	b.ReportMetric(mb(rss), "idle-rss-MB")
+	b.ReportMetric(mb(hwmAfter), "hwm-MB")
+	b.ReportMetric(hostBusy, "idle-host-busy-%")
+	b.ReportMetric(float64(started)/burstWall.Seconds(), "starts/s")
+	b.ReportMetric(ticksPercent(cpuB1-cpuB0, burstWall), "burst-cpu-%")
+	b.ReportMetric(float64(received)/float64(max(1, started)), "received/started")
+	b.ReportMetric(float64(noExe)/float64(max(1, received)), "no-exe/received")
+	if received < started {
+		b.Errorf("%d of %d process starts were not delivered (mode %s)", started-received, started, mode)
+	}
+}
+
+// burst runs budgetStarts processes paced at budgetRate: a 10 ms ticker
+// releases the starts due so far to the workers.
+func burst(bin string) (started, failed int) {
+	jobs := make(chan struct{}, budgetStarts)
+	var ok, bad atomic.Int64
+	var wg sync.WaitGroup
+	for range budgetWorkers {
+		wg.Go(func() {
+			for range jobs {
+				if exec.Command(bin).Run() != nil {
+					bad.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	t0 := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	sent := 0
+	for sent < budgetStarts {
+		<-tick.C
+		due := min(budgetStarts, int(time.Since(t0).Seconds()*budgetRate))
+		for ; sent < due; sent++ {
+			jobs <- struct{}{}
+		}
+	}
+	tick.Stop()
+	close(jobs)
+	wg.Wait()
+	return int(ok.Load() + bad.Load()), int(bad.Load())
+}
+
+// awaitCount polls the burst's alerts until every start is counted or the
+// count stops growing; it returns the counts and how long it waited.
+func awaitCount(b *testing.B, c *client.Client, titleAll, titleNoExe string, want int) (all, noExe int, waited time.Duration) {
+	b.Helper()
+	t0 := time.Now()
+	last, lastChange := -1, t0
+	for {
+		all, noExe = 0, 0
+		for a, err := range c.Alerts.All(context.Background(), &client.AlertListOptions{Status: aip.AlertActive}) {
+			if err != nil {
+				b.Fatalf("list alerts: %v", err)
+			}
+			switch a.Title {
+			case titleAll:
+				all += a.EventCount
+			case titleNoExe:
+				noExe += a.EventCount
+			}
+		}
+		if all != last {
+			last, lastChange = all, time.Now()
+		}
+		if all >= want || time.Since(lastChange) > budgetQuiet || time.Since(t0) > budgetDrain {
+			return all, noExe, time.Since(t0)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// cpuTicks is utime+stime of pid, all threads, in clock ticks.
+func cpuTicks(b *testing.B, pid int) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatalf("read stat: %v", err)
+	}
+	// comm may hold spaces: count from the last ')'; field n is f[n-3].
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("parse stat %q: %v %v", data, err1, err2)
+	}
+	return utime + stime
+}
+
+// hostCPU is the host's cumulative CPU time from /proc/stat, in ticks.
+type hostCPU struct{ busy, total int64 }
+
+func hostTicks(b *testing.B) hostCPU {
+	b.Helper()
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatalf("read /proc/stat: %v", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	var h hostCPU
+	// cpu user nice system idle iowait irq softirq steal ...
+	for i, s := range strings.Fields(line)[1:] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatalf("parse /proc/stat %q: %v", line, err)
+		}
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		h.total += v
+		if i != 3 && i != 4 {
+			h.busy += v
+		}
+	}
+	return h
+}
+
+// procStatusKB reads a kB field of /proc/PID/status.
+func procStatusKB(b *testing.B, pid int, key string) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatalf("read status: %v", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("parse %s %q: %v", key, v, err)
+			}
+			return kb
+		}
+	}
+	b.Fatalf("no %s in /proc/%d/status", key, pid)
+	return 0
+}
+
+func clockTick(b *testing.B) int {
+	b.Helper()
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		b.Logf("getconf CLK_TCK: %v; assuming %d", err, budgetClockTick)
+		return budgetClockTick
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		b.Fatalf("getconf CLK_TCK: %q", out)
+	}
+	return n
+}
+
+func numCPU() int {
+	data, _ := os.ReadFile("/proc/stat")
+	n := 0
+	for line := range strings.Lines(string(data)) {
+		if strings.HasPrefix(line, "cpu") && !strings.HasPrefix(line, "cpu ") {
+			n++
+		}
+	}
+	return n
+}
+
+func ticksPercent(ticks int64, wall time.Duration) float64 {
+	return 100 * float64(ticks) / budgetClockTick / wall.Seconds()
+}
+
+func mb(kb int64) float64 { return float64(kb) / 1024 }
+
+// The helpers below are e2e_test.go's for a testing.TB: those take a
+// *testing.T, which a benchmark does not have.
+
+func startTB(tb testing.TB, bin string, args ...string) *proc {
+	tb.Helper()
+	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), "AIP_DEMO=", "AIP_METRICS_ADDR=")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", bin, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	tb.Cleanup(p.stop)
+	return p
+}
+
+func buildTB(tb testing.TB, dir, name, pkg string) string {
+	tb.Helper()
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		tb.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+func freePortTB(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func startServerTB(tb testing.TB, aipd, dataDir, port string) *proc {
+	tb.Helper()
+	p := startTB(tb, aipd, "serve", "--data", dataDir, "--addr", "127.0.0.1:"+port, "--log-level", "warn")
+	deadline := time.Now().Add(bound)
+	for {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("aipd did not come up:\n%s", p.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readEnvTB(tb testing.TB, path string) map[string]string {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env := map[string]string{}
+	for line := range strings.Lines(string(data)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
