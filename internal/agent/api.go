@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -331,12 +330,4 @@ func statusError(path string, resp *http.Response, body []byte) *StatusError {
 		}
 	}
 	return e
-}
-
-// isNetworkError reports whether err is a transport failure (server down,
-// connection refused or reset, timeout): the request may succeed later.
-func isNetworkError(err error) bool {
-	var ne net.Error
-	var oe *net.OpError
-	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +19,8 @@ import (
 // testKey is the agent key the httptest servers share with their clients.
 const testKey = "test-agent-key-0123456789"
 
-// reply is what a signedServer handler answers.
+// reply is what a signedServer handler answers. A Server-Authorization
+// header in it replaces the real signature; the value "-" sends none.
 type reply struct {
 	status int
 	header http.Header
@@ -123,4 +126,26 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// isUUID reports whether s is a canonical 8-4-4-4-12 hex UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
 }

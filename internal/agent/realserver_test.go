@@ -58,7 +58,6 @@ func (s *realServer) enroll(t *testing.T, hostname string) (*agent.Client, *agen
 	return c.WithCredentials(e.AgentID, e.AgentKey), e
 }
 
-
 // waitFor polls cond every 20 ms until it holds or d passed.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
