@@ -83,7 +83,8 @@ func BenchmarkAgentBudget(b *testing.B) {
 	port := freePortTB(b)
 	startServerTB(b, aipd, dataDir, port)
 	env := readEnvTB(b, filepath.Join(dataDir, "credentials.env"))
-	c, err := client.New(env["TS_API_ENDPOINT"], env["TS_USER_ID"], env["TS_API_KEY"], env["TS_ORGANIZATION_ID"])
+	c, err := client.New(env["TS_API_ENDPOINT"], env["TS_USER_ID"], env["TS_API_KEY"], env["TS_ORGANIZATION_ID"],
+		client.WithRetryOnRateLimit(bound))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -154,6 +155,9 @@ func BenchmarkAgentBudget(b *testing.B) {
 			b.Fatalf("create rule %q: %v", r.Name, err)
 		}
 	}
+	// The server may pick up new rules a moment later; starts before then
+	// would not be counted.
+	time.Sleep(2 * time.Second)
 	cpuB0, tb0 := cpuTicks(b, pid), time.Now()
 	pids, failed := burst(trueBin)
 	started := len(pids)

@@ -89,7 +89,6 @@ func (c *Collector) Run(ctx context.Context, emit collect.Emit) error {
 		rootDir: make(map[string]bool), rootExists: make(map[string]bool), co: coalescer{window: c.opts.Coalesce}}
 	gen := -1
 	buf := make([]byte, 256*1024)
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for ctx.Err() == nil {
 		if watches, g := c.current(); g != gen {
 			gen = g
@@ -98,19 +97,12 @@ func (c *Collector) Run(ctx context.Context, emit collect.Emit) error {
 		if w.replan {
 			w.plan()
 		}
-		n, err := unix.Poll(pfd, 100)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("poll inotify: %w", err)
-		}
-		if n <= 0 {
-			continue
-		}
-		r, err := unix.Read(fd, buf)
+		r, err := collect.ReadInotify(fd, buf, 100*time.Millisecond)
 		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("read inotify: %w", err)
+			return err
+		}
+		if r == 0 {
+			continue
 		}
 		w.handleBuffer(buf[:r])
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/aipsec/aip/internal/agent/collect"
 )
 
 // Watch calls changed, at most once per Debounce of quiet, after the
@@ -38,7 +40,6 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 	buf := make([]byte, 64*1024)
 	var pending bool
 	var last time.Time
-	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -47,19 +48,12 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 			pending = false
 			changed()
 		}
-		n, err := unix.Poll(pfd, 100)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("poll inotify: %w", err)
-		}
-		if n <= 0 {
-			continue
-		}
-		r, err := unix.Read(fd, buf)
+		r, err := collect.ReadInotify(fd, buf, 100*time.Millisecond)
 		if err != nil {
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("read inotify: %w", err)
+			return err
+		}
+		if r == 0 {
+			continue
 		}
 		for off := 0; off+unix.SizeofInotifyEvent <= r; {
 			wd := int(int32(binary.NativeEndian.Uint32(buf[off:])))
