@@ -51,7 +51,7 @@ type proc struct {
 	exited chan struct{}
 }
 
-func start(t *testing.T, bin string, args ...string) *proc {
+func start(t testing.TB, bin string, args ...string) *proc {
 	t.Helper()
 	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
@@ -81,7 +81,7 @@ func (p *proc) stop() {
 	}
 }
 
-func build(t *testing.T, dir, name, pkg string) string {
+func build(t testing.TB, dir, name, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(dir, name)
 	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
@@ -90,7 +90,7 @@ func build(t *testing.T, dir, name, pkg string) string {
 	return bin
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +100,7 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
-func startServer(t *testing.T, aipd, dataDir, port string) *proc {
+func startServer(t testing.TB, aipd, dataDir, port string) *proc {
 	t.Helper()
 	p := start(t, aipd, "serve", "--data", dataDir, "--addr", "127.0.0.1:"+port, "--log-level", "warn")
 	deadline := time.Now().Add(bound)
@@ -120,7 +120,7 @@ func startServer(t *testing.T, aipd, dataDir, port string) *proc {
 }
 
 // readEnv reads KEY=value lines.
-func readEnv(t *testing.T, path string) map[string]string {
+func readEnv(t testing.TB, path string) map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

@@ -333,8 +333,17 @@ func (a *agent) heartbeatLoop(ctx context.Context) {
 			collectors[k] = v
 		}
 		a.mu.Unlock()
+		// A collector with several ways of working (the process collector:
+		// kernel connector or /proc scanning) says which one it uses.
+		modes := map[string]string{}
+		for _, col := range a.opts.Collectors {
+			if m, ok := col.(interface{ Mode() string }); ok && m.Mode() != "" {
+				modes[col.Name()] = m.Mode()
+			}
+		}
 		health, _ := json.Marshal(map[string]any{
 			"collectors": collectors,
+			"modes":      modes,
 			"spool": map[string]int64{"pendingEvents": st.PendingRecords, "pendingBytes": st.PendingBytes,
 				"droppedEvents": st.Dropped},
 			"rejectedEvents": a.rejected.Load(),

@@ -48,7 +48,7 @@ func (s *Source) Watch(ctx context.Context, changed func()) error {
 			pending = false
 			changed()
 		}
-		r, err := collect.ReadInotify(fd, buf, 100*time.Millisecond)
+		r, err := collect.ReadInotify(fd, buf, time.Second)
 		if err != nil {
 			return err
 		}

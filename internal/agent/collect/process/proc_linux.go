@@ -145,7 +145,10 @@ func procEvent(root string, pid, fallbackPPID int, names *Names) collect.Event {
 	ppid := fallbackPPID
 	st, err := readStat(dir)
 	if err == nil {
-		ppid = st.ppid
+		if st.ppid > 0 {
+			// 0 while the process is being reaped: keep the fork event's ppid.
+			ppid = st.ppid
+		}
 		ev["tty"] = TTYName(st.ttyNr)
 	} else {
 		partial = true
