@@ -65,6 +65,8 @@ type Store interface {
 	WebhookStore
 	VulnStore
 	EC2Store
+	S3ExportStore
+	WebStore
 	// Close releases the database.
 	Close() error
 }

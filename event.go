@@ -39,7 +39,11 @@ type EventStore interface {
 	// ReceivedAt defaults to now. ENOTFOUND for an unknown organization.
 	InsertEvents(ctx context.Context, orgID string, evs []*Event) (fresh []bool, err error)
 	// DeleteExpiredEvents deletes, in every organization, at most limit
-	// events received before cutoff and linked to no alert, and returns how
-	// many it deleted; callers repeat until it returns less than limit.
+	// events received before cutoff, linked to no alert and not waiting
+	// for an enabled S3 enrollment of their organization to export them
+	// (arrival sequence above its cursor), and returns how many it
+	// deleted; callers repeat until it returns less than limit. (The
+	// SQLite store also keeps the event at each enrollment's cursor, so
+	// that rowids never fall back below it.)
 	DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }

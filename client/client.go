@@ -85,6 +85,8 @@ type Client struct {
 	Alerts *AlertsService
 	// Webhooks reaches /v2/integrations/webhooks.
 	Webhooks *WebhooksService
+	// S3Export reaches /v2/integrations/s3export.
+	S3Export *S3ExportService
 	// Vulnerabilities reaches /v2/vulnerabilities.
 	Vulnerabilities *VulnerabilitiesService
 	// Suppressions reaches /v2/vulnerabilities/suppressions.
@@ -206,6 +208,7 @@ func New(baseURL, userID, apiKey, orgID string, opts ...Option) (*Client, error)
 	c.Agents = &AgentsService{client: c}
 	c.Alerts = &AlertsService{client: c}
 	c.Webhooks = &WebhooksService{client: c}
+	c.S3Export = &S3ExportService{client: c}
 	c.Vulnerabilities = &VulnerabilitiesService{client: c}
 	c.Suppressions = &SuppressionsService{client: c}
 	c.EC2 = &EC2Service{client: c}

@@ -113,6 +113,9 @@ func TestClientCoversEveryRoute(t *testing.T) {
 			c.Webhooks.Create(ctx, &WebhookRequest{URL: "https://x.example.com", Secret: strings.Repeat("s", 16)})
 		},
 		"DELETE /v2/integrations/webhooks/{webhookId}":         func() { c.Webhooks.Delete(ctx, uuid) },
+		"GET /v2/integrations/s3export":                        func() { c.S3Export.List(ctx) },
+		"PUT /v2/integrations/s3export":                        func() { c.S3Export.Put(ctx, &S3EnrollmentRequest{S3Bucket: "b"}) },
+		"DELETE /v2/integrations/s3export":                     func() { c.S3Export.Delete(ctx, "b") },
 		"GET /v2/vulnerabilities":                              func() { c.Vulnerabilities.List(ctx, nil) },
 		"GET /v2/vulnerabilities/{cveNumber}":                  func() { c.Vulnerabilities.Get(ctx, "CVE-2024-1234") },
 		"GET /v2/vulnerabilities/{cveNumber}/servers":          func() { c.Vulnerabilities.Servers(ctx, "CVE-2024-1234", "") },

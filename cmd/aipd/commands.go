@@ -397,7 +397,7 @@ func newAdminCommand(stdout, stderr io.Writer) *cobra.Command {
 	userCreate.Flags().StringVar(&userName, "name", "", "display name (default: the email)")
 	mustRequire(userCreate, "org", "email")
 	user := groupCommand("user", "Users")
-	user.AddCommand(userCreate)
+	user.AddCommand(userCreate, newUserPasswdCommand(env, stdout, stderr))
 
 	var memOrg, memUser, memRole string
 	memberAdd := &cobra.Command{Use: "add", Short: "Add a user to an organization, or change its role", Args: cobra.NoArgs,

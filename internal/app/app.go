@@ -109,6 +109,13 @@ type Config struct {
 	// RetentionInterval is how often expired events are swept
 	// (DefaultRetentionInterval when zero).
 	RetentionInterval time.Duration
+
+	// ExportPollInterval is how often the S3 exporter looks for events to
+	// export (1 s when zero); ExportFlushAfter the age of the oldest
+	// unexported event that flushes a batch short of 10,000 (1 min when
+	// zero).
+	ExportPollInterval time.Duration
+	ExportFlushAfter   time.Duration
 }
 
 // Defaults of the Config fields left zero.
@@ -197,6 +204,10 @@ type Main struct {
 	// once it has returned.
 	stopRetention context.CancelFunc
 	retentionDone chan struct{}
+	// stopExport cancels the S3 exporter; exportDone closes once it
+	// has returned.
+	stopExport context.CancelFunc
+	exportDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -346,8 +357,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	root, err := m.withConsole(m.api, publicURL)
+	if err != nil {
+		return err
+	}
 	// Nothing can fail from here on.
-	m.server = cfg.httpServer(m.api, m.Logger)
+	m.server = cfg.httpServer(root, m.Logger)
 	m.serveErr = make(chan error, 2)
 	go func() { m.serveErr <- m.server.Serve(m.listener) }()
 	if m.metricsLn != nil {
@@ -358,6 +373,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.startWebhooks(kr)
 	m.startRetention()
+	m.startExport(kr)
 	if b := m.Bootstrap; b != nil {
 		fmt.Fprintf(m.Stdout, "aipd: first start: created organization %s and owner user %s.\n", b.OrgID, b.UserID)
 		fmt.Fprintf(m.Stdout, "aipd: credentials written to %s (keep it secret).\n", cfg.CredentialsPath())
@@ -500,6 +516,7 @@ func (m *Main) close() error {
 	// Before the store closes: a sweep in progress is cancelled, not cut.
 	m.stopRetention()
 	<-m.retentionDone
+	m.closeExport() // before the store closes
 	// The audit log gets its own budget: a slow drain must not cost records.
 	flushCtx, flushCancel := context.WithTimeout(context.Background(), timeout)
 	defer flushCancel()

@@ -80,6 +80,11 @@ func (s *Server) newRouteTable() *routeTable {
 	t.authed("POST /v2/integrations/webhooks", s.auth("create", "create-webhook", s.createWebhook))
 	t.authed("DELETE /v2/integrations/webhooks/{webhookId}", s.auth("delete", "delete-webhook", s.deleteWebhook))
 
+	// S3 export: every role reads; the handlers let only owners write.
+	t.authed("GET /v2/integrations/s3export", s.auth("read", "read-s3-export-enrollments", s.listS3Enrollments))
+	t.authed("PUT /v2/integrations/s3export", s.auth("update", "update-s3-export-enrollment", s.putS3Enrollment))
+	t.authed("DELETE /v2/integrations/s3export", s.auth("delete", "delete-s3-export-enrollment", s.deleteS3Enrollment))
+
 	return t
 }
 

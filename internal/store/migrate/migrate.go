@@ -37,6 +37,7 @@ var Order = []string{
 	"agents", "rulesets", "rules", "agent_rulesets", "events", "alerts", "alert_events",
 	"webhooks", "webhook_deliveries", "alert_windows", "inventories", "inventory_packages",
 	"advisories", "advisory_packages", "vuln_matches", "vuln_suppressions", "ec2_instances",
+	"s3_enrollments", "web_sessions",
 	"vulndb_state", "eval_state",
 }
 

@@ -92,12 +92,13 @@ func (db *DB) IngestEvents(ctx context.Context, orgID string, evs []*aip.Event, 
 	}
 	var applyErr error
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if evaluate != nil {
-			// Before the inserts: a batch waiting for the lock holds no
-			// event row another batch (of the same events) could wait for.
-			if err := lockEvaluation(ctx, tx, orgID); err != nil {
-				return err
-			}
+		// Before the inserts: a batch waiting for the lock holds no event
+		// row another batch (of the same events) could wait for. Taken
+		// without evaluation too: the organization's batches then draw
+		// their seqs and commit one at a time, so seq order is commit
+		// order within the organization, which EventsAfter relies on.
+		if err := lockEvaluation(ctx, tx, orgID); err != nil {
+			return err
 		}
 		if err := insertEvents(ctx, tx, orgID, evs, pos, fresh); err != nil {
 			return err
@@ -193,7 +194,10 @@ func insertEvents(ctx context.Context, tx *sql.Tx, orgID string, evs []*aip.Even
 }
 
 // DeleteExpiredEvents deletes at most limit events received before cutoff
-// that no alert links to, oldest first.
+// that no alert links to and no enabled S3 enrollment of their
+// organization has still to export (seq above its cursor), oldest first.
+// A cursor only moves up, so the first statement's snapshot keeps at
+// least what a fresher one would; the DELETE checks again.
 //
 // Unlike SQLite's single writer, a node may link an event to an alert
 // while another deletes it. linkEvents locks the event row (FOR KEY
@@ -212,6 +216,7 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 			SELECT e.seq FROM events e
 			WHERE e.received_at < $1
 			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
+			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND s.enabled AND e.seq > s.cursor_seq)
 			ORDER BY e.received_at, e.seq LIMIT $2
 			FOR UPDATE SKIP LOCKED`, ceilMillis(cutoff), limit)
 		if err != nil {
@@ -233,7 +238,8 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 		}
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM events e WHERE e.seq = ANY($1)
-			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)`, seqs)
+			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
+			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND s.enabled AND e.seq > s.cursor_seq)`, seqs)
 		if err != nil {
 			return err
 		}

@@ -154,7 +154,13 @@ func insertEvents(ctx context.Context, tx *sql.Tx, orgID string, evs []*aip.Even
 }
 
 // DeleteExpiredEvents deletes at most limit events received before cutoff
-// that no alert links to, oldest first.
+// that no alert links to and no enabled S3 enrollment of their
+// organization has still to export (rowid above its cursor), oldest first.
+//
+// It also keeps the event at any enrollment's cursor: SQLite gives a new
+// row the largest rowid plus one, so were every event from the cursor up
+// deleted, new events would take rowids at or below the cursor and the
+// export would skip them.
 func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
@@ -164,6 +170,8 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 			SELECT e.rowid FROM events e
 			WHERE e.received_at < ?
 			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
+			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id
+			                  AND (e.rowid = s.cursor_seq OR (s.enabled AND e.rowid > s.cursor_seq)))
 			ORDER BY e.received_at LIMIT ?)`, ceilMillis(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete events received before %v: %w", cutoff, err)

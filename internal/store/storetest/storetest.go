@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) aip.Store) {
 	t.Run("audit isolation", func(t *testing.T) { testAuditIsolation(t, open) })
 	runDetection(t, open)
 	runWebhooks(t, open)
+	runS3Export(t, open)
+	runWeb(t, open)
 }
 
 // base is a fixed instant with sub-millisecond digits, to check that stores
