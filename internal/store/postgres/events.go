@@ -216,7 +216,8 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 			SELECT e.seq FROM events e
 			WHERE e.received_at < $1
 			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
-			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND s.enabled AND e.seq > s.cursor_seq)
+			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND ((s.enabled AND e.seq > s.cursor_seq)
+			                  OR (s.pending_sequence IS NOT NULL AND e.seq > s.pending_after AND e.seq <= s.pending_last)))
 			ORDER BY e.received_at, e.seq LIMIT $2
 			FOR UPDATE SKIP LOCKED`, ceilMillis(cutoff), limit)
 		if err != nil {
@@ -239,7 +240,8 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM events e WHERE e.seq = ANY($1)
 			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
-			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND s.enabled AND e.seq > s.cursor_seq)`, seqs)
+			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id AND ((s.enabled AND e.seq > s.cursor_seq)
+			                  OR (s.pending_sequence IS NOT NULL AND e.seq > s.pending_after AND e.seq <= s.pending_last)))`, seqs)
 		if err != nil {
 			return err
 		}

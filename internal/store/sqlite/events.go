@@ -171,7 +171,8 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 			WHERE e.received_at < ?
 			  AND NOT EXISTS (SELECT 1 FROM alert_events l WHERE l.org_id = e.org_id AND l.event_id = e.id)
 			  AND NOT EXISTS (SELECT 1 FROM s3_enrollments s WHERE s.org_id = e.org_id
-			                  AND (e.rowid = s.cursor_seq OR (s.enabled AND e.rowid > s.cursor_seq)))
+			                  AND (e.rowid = s.cursor_seq OR (s.enabled AND e.rowid > s.cursor_seq)
+			                       OR (s.pending_sequence IS NOT NULL AND e.rowid > s.pending_after AND e.rowid <= s.pending_last)))
 			ORDER BY e.received_at LIMIT ?)`, ceilMillis(cutoff), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete events received before %v: %w", cutoff, err)

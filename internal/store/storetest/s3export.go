@@ -593,4 +593,26 @@ func testS3Retention(t *testing.T, open func(t *testing.T) aip.Store) {
 			t.Errorf("remaining events = %v, want %v, or %v with the cursor's event", got, ids(evs[3]), ids(evs[2], evs[3]))
 		}
 	})
+	t.Run("a paused enrollment keeps the events of its planned object", func(t *testing.T) {
+		o := mustOrg(t, st, "paused with a plan")
+		pevs := oldEvents(3)
+		mustArrive(t, st, o.ID, pevs...)
+		mustEnroll(t, s, enrollment(o.ID, "b", true))
+		all, err := s.EventsAfter(ctx, o.ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PlanExportObject(ctx, o.ID, "b", &aip.ExportObject{Key: "k", LastSeq: all[1].Seq, Events: 2}); err != nil {
+			t.Fatal(err)
+		}
+		paused := enrollment(o.ID, "b", false)
+		mustEnroll(t, s, paused)
+		purge(t, st)
+		// The planned object must be rebuilt byte for byte when the
+		// enrollment resumes; the events after it may go.
+		got := remaining(t, s, o.ID)
+		if len(got) < 2 || !cmp.Equal(ids(pevs[0], pevs[1]), got[:2]) {
+			t.Errorf("remaining events = %v, want the planned %v kept", got, ids(pevs[0], pevs[1]))
+		}
+	})
 }
