@@ -357,7 +357,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
-	root, err := m.withConsole(m.api, publicURL)
+	root, err := m.withConsole(m.api, kr, publicURL)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,16 @@ type Config struct {
 	Logger          *slog.Logger
 	// Now is the clock; time.Now when nil (tests move it).
 	Now func() time.Time
+	// RotateKey gives a user a new API key and returns it in clear, and
+	// CreateDeployKey makes an organization's agent deploy key: aipd's own
+	// helpers (app.RotateKey, app.CreateDeployKey), passed in because
+	// internal/app imports this package. Nil hides the action.
+	RotateKey       func(ctx context.Context, userID string) (string, error)
+	CreateDeployKey func(ctx context.Context, orgID string) (string, error)
+	// AgentOfflineAfter is aipd's --agent-offline-after, so that the
+	// console shows agents online and offline as the API does (5 minutes
+	// when zero).
+	AgentOfflineAfter time.Duration
 }
 
 // Handler serves the console; mount it at Prefix.
@@ -103,6 +113,9 @@ func New(cfg Config) (*Handler, error) {
 		if err := l.Validate(); err != nil {
 			return nil, fmt.Errorf("web: sign-in limit: %w", err)
 		}
+	}
+	if cfg.AgentOfflineAfter <= 0 {
+		cfg.AgentOfflineAfter = 5 * time.Minute
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -168,6 +181,34 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "There is no such page.")
 	})
+	h.mux.Handle("GET "+Prefix+"agents", h.page(h.agents))
+	h.mux.Handle("GET "+Prefix+"agents/{id}", h.page(h.agent))
+	h.addNav("Agents", Prefix+"agents")
+	h.mux.Handle("GET "+Prefix+"vulnerabilities", h.page(h.vulnerabilities))
+	h.mux.Handle("GET "+Prefix+"vulnerabilities/suppressions", h.page(h.vulnSuppressions))
+	h.mux.Handle("GET "+Prefix+"vulnerabilities/suppress", h.writePage(h.suppressVulnForm))
+	h.mux.Handle("POST "+Prefix+"vulnerabilities/suppress", h.writePage(h.suppressVuln))
+	h.mux.Handle("POST "+Prefix+"vulnerabilities/unsuppress", h.writePage(h.unsuppressVuln))
+	h.addNav("Vulnerabilities", Prefix+"vulnerabilities")
+	h.mux.Handle("GET "+Prefix+"rules", h.page(h.rulesets))
+	h.mux.Handle("GET "+Prefix+"rules/validate", h.page(h.ruleValidate))
+	h.mux.Handle("POST "+Prefix+"rules/validate", h.page(h.ruleValidate))
+	h.mux.Handle("GET "+Prefix+"rules/{rulesetId}/new", h.writePage(h.ruleNew))
+	h.mux.Handle("POST "+Prefix+"rules/{rulesetId}/new", h.writePage(h.ruleCreate))
+	h.mux.Handle("GET "+Prefix+"rules/{rulesetId}/{ruleId}", h.page(h.ruleDetail))
+	h.mux.Handle("POST "+Prefix+"rules/{rulesetId}/{ruleId}", h.writePage(h.ruleUpdate))
+	h.mux.Handle("POST "+Prefix+"rules/{rulesetId}/{ruleId}/toggle", h.writePage(h.ruleToggle))
+	h.addNav("Rules", Prefix+"rules")
+	h.mux.Handle("GET "+Prefix+"settings", h.page(h.settings))
+	h.mux.Handle("POST "+Prefix+"settings/invites", h.writePage(h.invite))
+	h.mux.Handle("POST "+Prefix+"settings/members/{userId}/remove", h.writePage(h.removeMember))
+	h.mux.Handle("POST "+Prefix+"settings/apikey", h.writePage(h.rotateKey))
+	h.mux.Handle("POST "+Prefix+"settings/deploykeys", h.writePage(h.createDeployKey))
+	h.addNav("Settings", Prefix+"settings")
+	h.mux.Handle("GET "+Prefix+"alerts", h.page(h.alerts))
+	h.mux.Handle("GET "+Prefix+"alerts/{id}", h.page(h.alert))
+	h.mux.Handle("POST "+Prefix+"alerts/dismiss", h.writePage(h.dismissAlerts))
+	h.addNav("Alerts", Prefix+"alerts")
 }
 
 // addNav appends a link to the layout's main navigation; the link is
