@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/rules"
@@ -72,65 +71,45 @@ func invalidValue(field, must string) error {
 // canonical form: type spelled canonically, aggregate fields effective, no
 // File fields on other types. The filter language is checked by the engine.
 func (req *ruleRequest) rule(orgID, rulesetID string) (*aip.Rule, error) {
-	between := func(s *string, lo, hi int) bool {
-		return s != nil && utf8.RuneCountInString(*s) >= lo && utf8.RuneCountInString(*s) <= hi
-	}
+	// Absent fields first: the shared checks see values, not JSON nulls.
 	switch {
-	case !between(req.Name, 1, 200):
+	case req.Name == nil:
 		return nil, invalidValue("name", "Must be between 1 and 200 characters long.")
 	case req.Type == nil:
-		return nil, invalidValue("type", "Must be one of "+ruleTypeList()+".")
-	case !between(req.Title, 1, 1000):
+		return nil, invalidValue("type", "Must be one of "+rules.RuleTypeList()+".")
+	case req.Title == nil:
 		return nil, invalidValue("title", "Must be between 1 and 1000 characters long.")
-	case !req.SeverityOfAlerts.Set || req.SeverityOfAlerts.N < 1 || req.SeverityOfAlerts.N > 3:
+	case !req.SeverityOfAlerts.Set:
 		return nil, invalidValue("severityOfAlerts", "Must be 1, 2 or 3.")
-	case !between(req.AlertDescription, 1, 300):
+	case req.AlertDescription == nil:
 		return nil, invalidValue("alertDescription", "Must be between 1 and 300 characters long.")
-	case req.Window.N < 0:
-		return nil, invalidValue("window", "Must be a number of seconds, 0 or more.")
-	case req.Threshold.N < 0:
-		return nil, invalidValue("threshold", "Must be 0 or more.")
 	case req.Enabled == nil:
 		return nil, invalidValue("enabled", "Must be true or false.")
 	}
-	t, ok := rules.ParseRuleType(*req.Type)
-	if !ok {
-		return nil, invalidValue("type", "Must be one of "+ruleTypeList()+".")
-	}
+	t, _ := rules.ParseRuleType(*req.Type)
 	r := &aip.Rule{
-		OrgID: orgID, RulesetID: rulesetID, Name: *req.Name, Type: string(t), Title: *req.Title,
+		OrgID: orgID, RulesetID: rulesetID, Name: *req.Name, Type: *req.Type, Title: *req.Title,
 		SeverityOfAlerts: req.SeverityOfAlerts.N, AlertDescription: *req.AlertDescription,
-		AggregateFields: rules.EffectiveAggregateFields(t, req.AggregateFields),
-		Filter:          req.Filter, Window: req.Window.N, Threshold: req.Threshold.N,
+		Filter: req.Filter, Window: req.Window.N, Threshold: req.Threshold.N,
 		Suppressions: req.Suppressions, Enabled: *req.Enabled,
 	}
+	if t == rules.TypeFile {
+		r.FileIntegrityPaths, r.EventsToMonitor, r.IgnoreFiles = req.FileIntegrityPaths, req.EventsToMonitor, req.IgnoreFiles
+	}
+	if problems := rules.CheckFields(r); len(problems) > 0 {
+		return nil, invalidValue(problems[0].Field, problems[0].Must)
+	}
+	// Canonical form: the type spelled canonically, aggregate fields
+	// effective, no File fields on other types.
+	r.Type = string(t)
+	r.AggregateFields = rules.EffectiveAggregateFields(t, req.AggregateFields)
 	if r.Suppressions == nil {
 		r.Suppressions = []string{}
-	}
-	if t == rules.TypeFile {
-		if len(req.FileIntegrityPaths) == 0 {
-			return nil, invalidValue("fileIntegrityPaths", "File rules must watch at least one path.")
-		}
-		if len(req.EventsToMonitor) == 0 {
-			return nil, invalidValue("eventsToMonitor", "File rules must monitor at least one kind of event.")
-		}
-		r.FileIntegrityPaths, r.EventsToMonitor, r.IgnoreFiles = req.FileIntegrityPaths, req.EventsToMonitor, req.IgnoreFiles
-	} else if strings.TrimSpace(r.Filter) == "" {
-		return nil, invalidValue("filter", "Must not be empty.")
 	}
 	if err := rules.ValidateRule(rules.FromAPI(r).Rule); err != nil {
 		return nil, aip.Errorf(aip.EINVALID, "Validation failed: %s", aip.ErrorMessage(err))
 	}
 	return r, nil
-}
-
-// ruleTypeList names the rule types for error messages.
-func ruleTypeList() string {
-	var names []string
-	for _, t := range rules.RuleTypes() {
-		names = append(names, string(t))
-	}
-	return strings.Join(names, ", ")
 }
 
 // ruleNotFound is the 404 of a rule id that is malformed or belongs to no

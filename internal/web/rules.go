@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aipsec/aip"
 	"github.com/aipsec/aip/internal/rules"
@@ -336,35 +335,23 @@ func commaList(s string) []string {
 // user sees all there is to fix at once.
 func (f ruleForm) rule(orgID, rulesetID string) (*aip.Rule, map[string]fieldError) {
 	errs := map[string]fieldError{}
-	bad := func(field, must string) { errs[field] = fieldError{Message: must} }
-	between := func(s string, lo, hi int) bool {
-		n := utf8.RuneCountInString(s)
-		return n >= lo && n <= hi
+	bad := func(field, must string) {
+		if _, taken := errs[field]; !taken {
+			errs[field] = fieldError{Message: must}
+		}
 	}
-	if !between(f.Name, 1, 200) {
-		bad("name", "Must be between 1 and 200 characters long.")
-	}
-	t, ok := rules.ParseRuleType(f.Type)
-	if !ok {
-		bad("type", "Must be one of "+strings.Join(ruleTypes(), ", ")+".")
-	}
-	if !between(f.Title, 1, 1000) {
-		bad("title", "Must be between 1 and 1000 characters long.")
-	}
-	sev, err := strconv.Atoi(strings.TrimSpace(f.Severity))
-	if err != nil || sev < 1 || sev > 3 {
-		bad("severityOfAlerts", "Must be 1, 2 or 3.")
-	}
-	if !between(f.AlertDescription, 1, 300) {
-		bad("alertDescription", "Must be between 1 and 300 characters long.")
-	}
-	// An empty window or threshold is 0, as an absent one is in the API.
+	// What only a form can get wrong: numbers typed as text. An empty
+	// window or threshold is 0, as an absent one is in the API.
 	number := func(s string) (int, bool) {
 		if s = strings.TrimSpace(s); s == "" {
 			return 0, true
 		}
 		n, err := strconv.Atoi(s)
-		return n, err == nil && n >= 0
+		return n, err == nil
+	}
+	sev, ok := number(f.Severity)
+	if !ok || strings.TrimSpace(f.Severity) == "" {
+		bad("severityOfAlerts", "Must be 1, 2 or 3.")
 	}
 	window, ok := number(f.Window)
 	if !ok {
@@ -374,15 +361,12 @@ func (f ruleForm) rule(orgID, rulesetID string) (*aip.Rule, map[string]fieldErro
 	if !ok {
 		bad("threshold", "Must be 0 or more.")
 	}
+	t, _ := rules.ParseRuleType(f.Type)
 	rl := &aip.Rule{
-		OrgID: orgID, RulesetID: rulesetID, Name: f.Name, Type: string(t), Title: f.Title,
+		OrgID: orgID, RulesetID: rulesetID, Name: f.Name, Type: f.Type, Title: f.Title,
 		SeverityOfAlerts: sev, AlertDescription: f.AlertDescription,
-		AggregateFields: rules.EffectiveAggregateFields(t, commaList(f.AggregateFields)),
-		Filter:          f.Filter, Window: window, Threshold: threshold,
+		Filter: f.Filter, Window: window, Threshold: threshold,
 		Suppressions: lines(f.Suppressions), Enabled: f.Enabled,
-	}
-	if rl.Suppressions == nil {
-		rl.Suppressions = []string{}
 	}
 	if t == rules.TypeFile {
 		for _, p := range lines(f.PathsRecursive) {
@@ -392,14 +376,15 @@ func (f ruleForm) rule(orgID, rulesetID string) (*aip.Rule, map[string]fieldErro
 			rl.FileIntegrityPaths = append(rl.FileIntegrityPaths, aip.FileIntegrityPath{Path: p})
 		}
 		rl.EventsToMonitor, rl.IgnoreFiles = commaList(f.EventsToMonitor), lines(f.IgnoreFiles)
-		if len(rl.FileIntegrityPaths) == 0 {
-			bad("fileIntegrityPaths", "File rules must watch at least one path.")
-		}
-		if len(rl.EventsToMonitor) == 0 {
-			bad("eventsToMonitor", "File rules must monitor at least one kind of event.")
-		}
-	} else if strings.TrimSpace(f.Filter) == "" {
-		bad("filter", "Must not be empty.")
+	}
+	// The API's own field rules, every problem at once.
+	for _, p := range rules.CheckFields(rl) {
+		bad(p.Field, p.Must)
+	}
+	rl.Type = string(t)
+	rl.AggregateFields = rules.EffectiveAggregateFields(t, commaList(f.AggregateFields))
+	if rl.Suppressions == nil {
+		rl.Suppressions = []string{}
 	}
 	if t != "" && errs["filter"].Message == "" {
 		if err := rules.ValidateRule(rules.FromAPI(rl).Rule); err != nil {
