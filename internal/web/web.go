@@ -177,6 +177,7 @@ func (h *Handler) routes() {
 
 	h.mux.Handle("GET "+Prefix+"{$}", h.page(h.overview))
 	h.addNav("Overview", Prefix)
+	h.addNav("Alerts", Prefix+"alerts")
 
 	h.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, http.StatusNotFound, "There is no such page.")
@@ -208,7 +209,6 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET "+Prefix+"alerts", h.page(h.alerts))
 	h.mux.Handle("GET "+Prefix+"alerts/{id}", h.page(h.alert))
 	h.mux.Handle("POST "+Prefix+"alerts/dismiss", h.writePage(h.dismissAlerts))
-	h.addNav("Alerts", Prefix+"alerts")
 }
 
 // addNav appends a link to the layout's main navigation; the link is
