@@ -1,16 +1,15 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // CreateDeployKey stores k, filling ID and CreatedAt when empty.
@@ -70,28 +69,6 @@ func (db *DB) DeleteDeployKey(ctx context.Context, orgID, id string) error {
 	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Deploy key %s not found.", id))
 }
 
-// agentHost is the JSON column of an agent's host details.
-type agentHost struct {
-	IPAddresses       aip.IPAddresses `json:"ipAddresses"`
-	Tags              []aip.Tag       `json:"tags"`
-	AgentModuleHealth json.RawMessage `json:"agentModuleHealth"`
-}
-
-// encodeHost validates and encodes the JSON column of h. The column is
-// TEXT, not JSONB, so the health object comes back byte for byte as the
-// agent sent it.
-func encodeHost(h *aip.AgentHost) (string, error) {
-	if len(h.AgentModuleHealth) > 0 && !bytes.Equal(bytes.TrimSpace(h.AgentModuleHealth), []byte("null")) &&
-		(!json.Valid(h.AgentModuleHealth) || !bytes.HasPrefix(bytes.TrimLeft(h.AgentModuleHealth, " \t\n\r"), []byte("{"))) {
-		return "", aip.Errorf(aip.EINVALID, "agentModuleHealth must be a JSON object.")
-	}
-	b, err := json.Marshal(agentHost{IPAddresses: h.IPAddresses, Tags: h.Tags, AgentModuleHealth: h.AgentModuleHealth})
-	if err != nil {
-		return "", fmt.Errorf("encode host details: %w", err)
-	}
-	return string(b), nil
-}
-
 // validAgentType reports whether t is an agent type (empty allowed: an
 // agent that does not say).
 func validAgentType(t string) bool {
@@ -108,7 +85,7 @@ func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, r
 	case !validAgentType(a.AgentType):
 		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", a.AgentType)
 	}
-	host, err := encodeHost(&a.AgentHost)
+	host, err := storeutil.EncodeHost(&a.AgentHost)
 	if err != nil {
 		return err
 	}
@@ -221,18 +198,8 @@ func scanAgent(row interface{ Scan(...any) error }) (*aip.Agent, error) {
 		&a.InstanceID, &a.Version, &a.Hostname, &a.AgentType, &a.OSVersion, &a.Kernel, &host, &online); err != nil {
 		return nil, err
 	}
-	var h agentHost
-	if err := json.Unmarshal([]byte(host), &h); err != nil {
+	if err := storeutil.DecodeHost(host, &a.AgentHost); err != nil {
 		return nil, fmt.Errorf("decode host details of agent %s: %w", a.ID, err)
-	}
-	a.IPAddresses = aip.IPAddresses{
-		Private:   nonNil(h.IPAddresses.Private),
-		LinkLocal: nonNil(h.IPAddresses.LinkLocal),
-		Public:    nonNil(h.IPAddresses.Public),
-	}
-	a.Tags = nonNil(h.Tags)
-	if !bytes.Equal(h.AgentModuleHealth, []byte("null")) {
-		a.AgentModuleHealth = h.AgentModuleHealth
 	}
 	a.CreatedAt = aip.Time{Time: fromMillis(created)}
 	a.LastReportedAt = aip.Time{Time: fromMillis(reported)}
@@ -341,7 +308,7 @@ func (db *DB) RecordHeartbeat(ctx context.Context, orgID, agentID string, h aip.
 	if !validAgentType(h.AgentType) {
 		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", h.AgentType)
 	}
-	host, err := encodeHost(&h)
+	host, err := storeutil.EncodeHost(&h)
 	if err != nil {
 		return err
 	}

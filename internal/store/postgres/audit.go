@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // maxContextDepth is how deeply an audit context may nest arrays and
@@ -93,24 +93,7 @@ func (db *DB) CreateAuditRecords(ctx context.Context, recs []*aip.AuditRecord) e
 // valid JSON anyway). The SQLite store leaves well-formedness to a CHECK on
 // its column; the PostgreSQL column is plain TEXT, so it is checked here.
 func validContext(b []byte) bool {
-	return looksLikeObject(b) && utf8.Valid(b) && json.Valid(b)
-}
-
-// looksLikeObject reports whether b, once known to be well-formed JSON, is
-// an object: whether its first non-space byte opens one. A raw NUL, never
-// valid JSON and not storable in TEXT, makes it false.
-func looksLikeObject(b []byte) bool {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return false
-	}
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return c == '{'
-	}
-	return false
+	return storeutil.LooksLikeObject(b) && utf8.Valid(b) && json.Valid(b)
 }
 
 // contextDepth returns how deeply the well-formed JSON b nests arrays and

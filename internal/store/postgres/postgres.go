@@ -24,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -171,32 +172,12 @@ func orgExists(ctx context.Context, q interface {
 	return nil
 }
 
-// now is the store's clock: UTC, whole milliseconds.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// toMillis converts t to stored epoch milliseconds.
-func toMillis(t time.Time) int64 { return t.UnixMilli() }
-
-// ceilMillis is the smallest epoch millisecond not before t, so that a
-// stored ms value m satisfies m >= ceilMillis(t) exactly when m >= t.
-func ceilMillis(t time.Time) int64 {
-	ms := t.UnixMilli()
-	if time.UnixMilli(ms).Before(t) {
-		ms++
-	}
-	return ms
-}
-
-// fromMillis converts stored epoch milliseconds to a UTC time.
-func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-// fromNullMillis is fromMillis with NULL as the zero time.
-func fromNullMillis(ms sql.NullInt64) time.Time {
-	if !ms.Valid {
-		return time.Time{}
-	}
-	return fromMillis(ms.Int64)
-}
-
-// normalize returns t as it will be stored and read back: UTC, whole ms.
-func normalize(t time.Time) time.Time { return fromMillis(toMillis(t)) }
+// The store's time conventions (UTC, whole milliseconds, epoch ms columns)
+// are storeutil's, shared with the other store; these short names keep the
+// many call sites readable.
+func now() time.Time                            { return storeutil.Now() }
+func toMillis(t time.Time) int64                { return storeutil.ToMillis(t) }
+func ceilMillis(t time.Time) int64              { return storeutil.CeilMillis(t) }
+func fromMillis(ms int64) time.Time             { return storeutil.FromMillis(ms) }
+func fromNullMillis(ms sql.NullInt64) time.Time { return storeutil.FromNullMillis(ms) }
+func normalize(t time.Time) time.Time           { return storeutil.Normalize(t) }

@@ -5,116 +5,20 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
-// The compact form of an affected entry's ranges and versions: matching
-// reads tens of thousands of entries per host, and splitting a string is
-// an order of magnitude cheaper than decoding JSON. Items are separated by
-// itemSep, a range's three bounds by fieldSep; no version of dpkg, rpm or
-// apk contains either control character, and bounds that do are dropped.
-const (
-	itemSep  = "\x1e"
-	fieldSep = "\x1f"
-)
+// unstorable is what a version in the compact form may not hold beyond
+// the separators: nothing, SQLite text holds any byte.
+const unstorable = ""
 
-func hasSeparator(s string) bool { return strings.ContainsAny(s, itemSep+fieldSep) }
-
-// encodeRanges returns the compact form of rs.
-func encodeRanges(rs []aip.VersionRange) string {
-	var b strings.Builder
-	for _, r := range rs {
-		if hasSeparator(r.Introduced) || hasSeparator(r.Fixed) || hasSeparator(r.LastAffected) {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(itemSep)
-		}
-		b.WriteString(r.Introduced)
-		b.WriteString(fieldSep)
-		b.WriteString(r.Fixed)
-		b.WriteString(fieldSep)
-		b.WriteString(r.LastAffected)
-	}
-	return b.String()
-}
+// encodeRanges is the compact form of rs as SQLite stores it.
+func encodeRanges(rs []aip.VersionRange) string { return storeutil.EncodeRanges(rs, unstorable) }
 
 // decodeRanges is the inverse of encodeRanges.
-func decodeRanges(s string) []aip.VersionRange {
-	if s == "" {
-		return nil
-	}
-	items := strings.Split(s, itemSep)
-	out := make([]aip.VersionRange, 0, len(items))
-	for _, it := range items {
-		f := strings.SplitN(it, fieldSep, 3)
-		if len(f) != 3 {
-			continue
-		}
-		out = append(out, aip.VersionRange{Introduced: f[0], Fixed: f[1], LastAffected: f[2]})
-	}
-	return out
-}
-
-// encodeList returns the compact form of versions.
-func encodeList(vs []string) string {
-	kept := make([]string, 0, len(vs))
-	for _, v := range vs {
-		if !hasSeparator(v) {
-			kept = append(kept, v)
-		}
-	}
-	return strings.Join(kept, itemSep)
-}
-
-func decodeList(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, itemSep)
-}
-
-// mergeAffected folds the entries of one advisory that share a package key
-// (an advisory may list one package twice, with different ranges) into
-// one, since the index holds one row per key.
-func mergeAffected(affs []aip.AffectedPackage) []aip.AffectedPackage {
-	out := make([]aip.AffectedPackage, 0, len(affs))
-	at := make(map[aip.PackageKey]int, len(affs))
-	for _, a := range affs {
-		k := aip.PackageKey{Ecosystem: a.Ecosystem, Distro: a.Distro, Release: a.Release, Name: a.Name}
-		if i, ok := at[k]; ok {
-			out[i].Ranges = append(out[i].Ranges, a.Ranges...)
-			out[i].Versions = append(out[i].Versions, a.Versions...)
-			continue
-		}
-		at[k] = len(out)
-		a.Ranges = append([]aip.VersionRange(nil), a.Ranges...)
-		a.Versions = append([]string(nil), a.Versions...)
-		out = append(out, a)
-	}
-	return out
-}
-
-// affectedIndex is the package index of the advisory database in memory
-// (some 150 bytes an entry: 30 MB for 200k advisories), so that matching a
-// host is map lookups instead of tens of thousands of rows read through
-// SQLite. It is rebuilt when the database's generation moved.
-type affectedIndex struct {
-	generation int64
-	// entries maps (ecosystem, distro, release) to name to entries;
-	// release "" holds the entries for every release.
-	entries map[[3]string]map[string][]affectedEntry
-}
-
-type affectedEntry struct {
-	advisoryID string
-	release    string
-	ranges     []aip.VersionRange
-	versions   []string
-}
+func decodeRanges(s string) []aip.VersionRange { return storeutil.DecodeRanges(s) }
 
 // advisoryGeneration reads the advisory database's generation.
 func (db *DB) advisoryGeneration(ctx context.Context) (int64, error) {
@@ -127,14 +31,14 @@ func (db *DB) advisoryGeneration(ctx context.Context) (int64, error) {
 
 // affected returns the current in-memory package index, rebuilding it
 // when an import (in any process) changed the database since it was built.
-func (db *DB) affected(ctx context.Context) (*affectedIndex, error) {
+func (db *DB) affected(ctx context.Context) (*storeutil.AffectedIndex, error) {
 	g, err := db.advisoryGeneration(ctx)
 	if err != nil {
 		return nil, err
 	}
 	db.affMu.Lock()
 	defer db.affMu.Unlock()
-	if db.aff != nil && db.aff.generation == g {
+	if db.aff != nil && db.aff.Generation == g {
 		return db.aff, nil
 	}
 	// Read the rows and the generation in one transaction, so that the
@@ -152,33 +56,21 @@ func (db *DB) affected(ctx context.Context) (*affectedIndex, error) {
 		return nil, fmt.Errorf("load advisory index: %w", err)
 	}
 	defer rows.Close()
-	idx := &affectedIndex{generation: g, entries: make(map[[3]string]map[string][]affectedEntry)}
-	// Equal strings share one copy: ids and names repeat across rows.
-	intern := make(map[string]string)
-	in := func(s string) string {
-		if v, ok := intern[s]; ok {
-			return v
+	idx, err := storeutil.BuildAffectedIndex(g, func(add func(storeutil.AffectedRow)) error {
+		for rows.Next() {
+			var r storeutil.AffectedRow
+			if err := rows.Scan(&r.Ecosystem, &r.Distro, &r.Release, &r.Name, &r.AdvisoryID, &r.Ranges, &r.Versions); err != nil {
+				return fmt.Errorf("load advisory index: %w", err)
+			}
+			add(r)
 		}
-		intern[s] = s
-		return s
-	}
-	for rows.Next() {
-		var eco, distro, release, name, id, ranges, versions string
-		if err := rows.Scan(&eco, &distro, &release, &name, &id, &ranges, &versions); err != nil {
-			return nil, fmt.Errorf("load advisory index: %w", err)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load advisory index: %w", err)
 		}
-		k := [3]string{in(eco), in(distro), in(release)}
-		byName := idx.entries[k]
-		if byName == nil {
-			byName = make(map[string][]affectedEntry)
-			idx.entries[k] = byName
-		}
-		name = in(name)
-		byName[name] = append(byName[name], affectedEntry{advisoryID: in(id), release: k[2],
-			ranges: decodeRanges(ranges), versions: decodeList(versions)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load advisory index: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	db.aff = idx
 	return idx, nil
@@ -196,34 +88,7 @@ func (db *DB) AffectedFor(ctx context.Context, keys []aip.PackageKey) ([]*aip.Ad
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*aip.Advisory)
-	seen := make(map[aip.PackageKey]bool, len(keys))
-	for _, k := range keys {
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		for _, rel := range []string{k.Release, ""} {
-			for _, e := range idx.entries[[3]string{k.Ecosystem, k.Distro, rel}][k.Name] {
-				adv := byID[e.advisoryID]
-				if adv == nil {
-					adv = &aip.Advisory{ID: e.advisoryID}
-					byID[e.advisoryID] = adv
-				}
-				adv.Affected = append(adv.Affected, aip.AffectedPackage{Ecosystem: k.Ecosystem, Distro: k.Distro,
-					Release: e.release, Name: k.Name, Ranges: e.ranges, Versions: e.versions})
-			}
-			if k.Release == "" {
-				break
-			}
-		}
-	}
-	out := make([]*aip.Advisory, 0, len(byID))
-	for _, a := range byID {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(a, b *aip.Advisory) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return idx.AffectedFor(keys), nil
 }
 
 // AdvisoriesByID returns the advisories with the given ids, ordered by id;

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -41,7 +41,13 @@ func (db *DB) CreateAuditRecords(ctx context.Context, recs []*aip.AuditRecord) e
 			return aip.Errorf(aip.EINVALID, "Audit record %s has no organization.", r.ID)
 		case r.EventTime.IsZero():
 			return aip.Errorf(aip.EINVALID, "Audit record %s has no event time.", r.ID)
-		case len(r.Context) > 0 && !looksLikeObject(r.Context):
+		// Well-formedness is left to the column's CHECK (json_valid(context)),
+		// which SQLite evaluates for a fraction of what encoding/json's
+		// validator costs here, on every record the server writes;
+		// FuzzAuditContext holds the two to the same verdicts. The one
+		// difference, SQLite reading text only up to a NUL byte, is settled by
+		// LooksLikeObject rejecting a raw NUL.
+		case len(r.Context) > 0 && !storeutil.LooksLikeObject(r.Context):
 			return aip.Errorf(aip.EINVALID, "Audit record %s: the context must be a JSON object.", r.ID)
 		}
 	}
@@ -104,27 +110,6 @@ func (db *DB) CreateAuditRecords(ctx context.Context, recs []*aip.AuditRecord) e
 		return fmt.Errorf("create %d audit records: %w", len(recs), err)
 	}
 	return nil
-}
-
-// looksLikeObject reports whether b, once known to be well-formed JSON, is
-// an object: whether its first non-space byte opens one. Well-formedness is
-// left to the column's CHECK (json_valid(context)), which SQLite evaluates
-// for a fraction of what encoding/json's validator costs here, on every
-// record the server writes; FuzzAuditContext holds the two to the same
-// verdicts. The one difference, SQLite reading text only up to a NUL byte,
-// is settled here: a raw NUL is never valid JSON.
-func looksLikeObject(b []byte) bool {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return false
-	}
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return c == '{'
-	}
-	return false
 }
 
 // auditChunks splits n rows into INSERT sizes: as many full chunks as fit,

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // appendNewestFirst appends to q the time bounds and keyset position of a
@@ -48,11 +49,5 @@ func appendRange(q *strings.Builder, args []any, col string, r aip.TimeRange) []
 	return args
 }
 
-// nonNil returns s, or an empty slice for nil, so that lists read back
-// encode as [] on the wire rather than null.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
+// nonNil is storeutil.NonNil under the short name the call sites use.
+func nonNil[T any](s []T) []T { return storeutil.NonNil(s) }

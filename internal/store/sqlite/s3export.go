@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
-// s3Columns is what scanS3Enrollment reads, for enrollments aliased s; the
+// s3Columns is what storeutil.ScanS3Enrollment reads, for enrollments aliased s; the
 // backlog counts the organization's events after the cursor (rowid order
 // is arrival order).
 const s3Columns = `s.org_id, s.bucket, s.role_arn, s.external_id, s.region, s.prefix, s.enrolled_at, s.enabled,
@@ -18,25 +19,6 @@ const s3Columns = `s.org_id, s.bucket, s.role_arn, s.external_id, s.region, s.pr
 
 // s3Backlog is the backlog column of a listing, for enrollments aliased s.
 const s3Backlog = `(SELECT count(*) FROM events e WHERE e.org_id = s.org_id AND e.rowid > s.cursor_seq)`
-
-func scanS3Enrollment(row interface{ Scan(...any) error }, withBacklog bool) (*aip.S3Enrollment, error) {
-	var (
-		e            aip.S3Enrollment
-		enrolled     int64
-		lastExported sql.NullInt64
-	)
-	dest := []any{&e.OrgID, &e.S3Bucket, &e.IAMRoleArn, &e.IAMRoleArnExternalID, &e.Region, &e.Prefix, &enrolled, &e.Enabled,
-		&e.Endpoint, &e.AccessKeyID, &e.SecretSealed, &e.PathStyle, &lastExported, &e.LastError}
-	if withBacklog {
-		dest = append(dest, &e.Backlog)
-	}
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	e.EnrolledAt = aip.Time{Time: fromMillis(enrolled)}
-	e.LastExportedAt = aip.Time{Time: fromNullMillis(lastExported)}
-	return &e, nil
-}
 
 // PutS3Enrollment creates or replaces (by bucket) an enrollment of e.OrgID,
 // keeping an existing one's EnrolledAt (set in e on return), export state
@@ -129,7 +111,7 @@ func (db *DB) queryS3Enrollments(ctx context.Context, q string, withBacklog bool
 	defer rows.Close()
 	var out []*aip.S3Enrollment
 	for rows.Next() {
-		e, err := scanS3Enrollment(rows, withBacklog)
+		e, err := storeutil.ScanS3Enrollment(rows, withBacklog)
 		if err != nil {
 			return nil, fmt.Errorf("scan S3 enrollment: %w", err)
 		}
@@ -148,7 +130,7 @@ func s3NotFound(orgID, bucket string) error {
 func (db *DB) DeleteS3Enrollment(ctx context.Context, orgID, bucket string) (*aip.S3Enrollment, error) {
 	var out *aip.S3Enrollment
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		e, err := scanS3Enrollment(tx.QueryRowContext(ctx, `SELECT `+s3Columns+`, `+s3Backlog+`
+		e, err := storeutil.ScanS3Enrollment(tx.QueryRowContext(ctx, `SELECT `+s3Columns+`, `+s3Backlog+`
 			FROM s3_enrollments s WHERE s.org_id = ? AND s.bucket = ?`, orgID, bucket), true)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s3NotFound(orgID, bucket)
@@ -167,29 +149,13 @@ func (db *DB) DeleteS3Enrollment(ctx context.Context, orgID, bucket string) (*ai
 	return out, nil
 }
 
-// exportStateSelect is what scanExportState reads.
+// exportStateSelect is what storeutil.ScanExportState reads.
 const exportStateSelect = `SELECT cursor_seq, next_object, pending_sequence, pending_key, pending_after, pending_last, pending_events
 	FROM s3_enrollments WHERE org_id = ? AND bucket = ?`
 
-func scanExportState(row *sql.Row) (*aip.ExportState, error) {
-	var (
-		st      aip.ExportState
-		pending sql.NullInt64
-		o       aip.ExportObject
-	)
-	if err := row.Scan(&st.CursorSeq, &st.NextObject, &pending, &o.Key, &o.AfterSeq, &o.LastSeq, &o.Events); err != nil {
-		return nil, err
-	}
-	if pending.Valid {
-		o.Sequence = pending.Int64
-		st.Pending = &o
-	}
-	return &st, nil
-}
-
 // ExportState reads an enrollment's export state; ENOTFOUND when absent.
 func (db *DB) ExportState(ctx context.Context, orgID, bucket string) (*aip.ExportState, error) {
-	st, err := scanExportState(db.read.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
+	st, err := storeutil.ScanExportState(db.read.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, s3NotFound(orgID, bucket)
 	} else if err != nil {
@@ -250,7 +216,7 @@ func (db *DB) PlanExportObject(ctx context.Context, orgID, bucket string, o *aip
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		st, err := scanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
+		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
 			return s3NotFound(orgID, bucket)
 		} else if err != nil {
@@ -301,7 +267,7 @@ func (db *DB) CompleteExportObject(ctx context.Context, orgID, bucket string, se
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		st, err := scanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
+		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
 			return s3NotFound(orgID, bucket)
 		} else if err != nil {

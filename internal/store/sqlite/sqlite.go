@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -56,7 +57,7 @@ type DB struct {
 
 	// affMu guards aff, the advisory package index in memory (AffectedFor).
 	affMu sync.Mutex
-	aff   *affectedIndex
+	aff   *storeutil.AffectedIndex
 }
 
 var _ aip.Store = (*DB)(nil)
@@ -274,33 +275,12 @@ func isForeignKey(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// now is the creation time given to new rows, at the stored precision so
-// the caller's struct equals what a later read returns.
-func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-
-// toMillis converts t to stored epoch milliseconds.
-func toMillis(t time.Time) int64 { return t.UnixMilli() }
-
-// ceilMillis is the smallest epoch millisecond not before t, so that a
-// stored ms value m satisfies m >= ceilMillis(t) exactly when m >= t.
-func ceilMillis(t time.Time) int64 {
-	ms := t.UnixMilli()
-	if time.UnixMilli(ms).Before(t) {
-		ms++
-	}
-	return ms
-}
-
-// fromMillis converts stored epoch milliseconds to a UTC time.
-func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-// fromNullMillis is fromMillis with NULL as the zero time.
-func fromNullMillis(ms sql.NullInt64) time.Time {
-	if !ms.Valid {
-		return time.Time{}
-	}
-	return fromMillis(ms.Int64)
-}
-
-// normalize returns t as it will be stored and read back: UTC, whole ms.
-func normalize(t time.Time) time.Time { return fromMillis(toMillis(t)) }
+// The store's time conventions (UTC, whole milliseconds, epoch ms columns)
+// are storeutil's, shared with the other store; these short names keep the
+// many call sites readable.
+func now() time.Time                            { return storeutil.Now() }
+func toMillis(t time.Time) int64                { return storeutil.ToMillis(t) }
+func ceilMillis(t time.Time) int64              { return storeutil.CeilMillis(t) }
+func fromMillis(ms int64) time.Time             { return storeutil.FromMillis(ms) }
+func fromNullMillis(ms sql.NullInt64) time.Time { return storeutil.FromNullMillis(ms) }
+func normalize(t time.Time) time.Time           { return storeutil.Normalize(t) }

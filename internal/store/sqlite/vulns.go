@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 var _ aip.VulnStore = (*DB)(nil)
@@ -300,8 +301,8 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 				imp.Added++
 			}
 			changedIDs = append(changedIDs, id)
-			for _, p := range mergeAffected(e.adv.Affected) {
-				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, encodeRanges(p.Ranges), encodeList(p.Versions)); err != nil {
+			for _, p := range storeutil.MergeAffected(e.adv.Affected) {
+				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, storeutil.EncodeRanges(p.Ranges, unstorable), storeutil.EncodeList(p.Versions, unstorable)); err != nil {
 					return fmt.Errorf("index advisory packages: %w", err)
 				}
 			}
@@ -461,21 +462,6 @@ func (db *DB) ReplaceVulnMatches(ctx context.Context, orgID, agentID string, mat
 	return nil
 }
 
-// severityRank orders severities so that a group reports its highest.
-func severityRank(s string) int {
-	switch s {
-	case "low":
-		return 1
-	case "medium":
-		return 2
-	case "high":
-		return 3
-	case "critical":
-		return 4
-	}
-	return 0
-}
-
 // suppressedExpr is true for a match row m that an unexpired suppression
 // of its organization covers; its one parameter is the current time.
 const suppressedExpr = `EXISTS (SELECT 1 FROM vuln_suppressions s
@@ -580,7 +566,7 @@ func (db *DB) ListVulnerabilities(ctx context.Context, f aip.VulnFilter) ([]*aip
 		if cur != nil && cur.CVENumber == v.CVENumber && cur.SystemPackage == v.SystemPackage {
 			cur.Agents = append(cur.Agents, agent)
 			cur.IsSuppressed = cur.IsSuppressed && suppressed
-			if r := severityRank(v.Severity); r > rank {
+			if r := storeutil.SeverityRank(v.Severity); r > rank {
 				cur.Severity, rank = v.Severity, r
 			}
 			continue
@@ -594,7 +580,7 @@ func (db *DB) ListVulnerabilities(ctx context.Context, f aip.VulnFilter) ([]*aip
 		v.SecurityNotices = nonNil(v.SecurityNotices)
 		v.IsSuppressed = suppressed
 		v.Agents = []aip.VulnAgent{agent}
-		cur, rank = &v, severityRank(v.Severity)
+		cur, rank = &v, storeutil.SeverityRank(v.Severity)
 		out = append(out, cur)
 	}
 	if err := rows.Err(); err != nil {

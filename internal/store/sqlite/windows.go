@@ -3,30 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
-
-// windowState is the JSON of alert_windows.state: times in epoch ms.
-type windowState struct {
-	AlertID      string      `json:"alertId,omitempty"`
-	WindowStart  int64       `json:"start"`
-	Count        int         `json:"count"`
-	FirstEventAt int64       `json:"first"`
-	LastEventAt  int64       `json:"last"`
-	Alerting     bool        `json:"alerting,omitempty"`
-	Dismissed    bool        `json:"dismissed,omitempty"`
-	Pending      []eventJSON `json:"pending,omitempty"`
-}
-
-type eventJSON struct {
-	ID   string `json:"id"`
-	Time int64  `json:"t"`
-}
 
 // applyEvaluation writes ev inside tx: new alerts, then links, then windows.
 func applyEvaluation(ctx context.Context, tx *sql.Tx, orgID string, ev *aip.Evaluation) error {
@@ -58,18 +41,7 @@ func putWindow(ctx context.Context, tx *sql.Tx, orgID string, w *aip.AlertWindow
 	if w.Key == "" {
 		return aip.Errorf(aip.EINVALID, "An alert window needs a key.")
 	}
-	st := windowState{
-		AlertID: w.AlertID, WindowStart: toMillis(w.WindowStart), Count: w.Count,
-		FirstEventAt: toMillis(w.FirstEventAt), LastEventAt: toMillis(w.LastEventAt),
-		Alerting: w.Alerting, Dismissed: w.Dismissed,
-	}
-	if len(w.Pending) > 0 {
-		st.Pending = make([]eventJSON, len(w.Pending))
-		for i, p := range w.Pending {
-			st.Pending[i] = eventJSON{ID: p.ID, Time: toMillis(p.Time)}
-		}
-	}
-	state, err := json.Marshal(st)
+	state, err := storeutil.EncodeWindowState(w)
 	if err != nil {
 		return fmt.Errorf("encode window %s: %w", w.Key, err)
 	}
@@ -108,21 +80,13 @@ func listAlertWindows(ctx context.Context, q querier, orgID string, since time.T
 		var (
 			key, state string
 			end        int64
-			st         windowState
 		)
 		if err := rows.Scan(&key, &end, &state); err != nil {
 			return nil, fmt.Errorf("list windows of %s: %w", orgID, err)
 		}
-		if err := json.Unmarshal([]byte(state), &st); err != nil {
+		w, err := storeutil.DecodeWindowState(key, fromMillis(end), []byte(state))
+		if err != nil {
 			return nil, fmt.Errorf("decode window %s of %s: %w", key, orgID, err)
-		}
-		w := &aip.AlertWindow{
-			Key: key, AlertID: st.AlertID, WindowStart: fromMillis(st.WindowStart), WindowEnd: fromMillis(end),
-			Count: st.Count, FirstEventAt: fromMillis(st.FirstEventAt), LastEventAt: fromMillis(st.LastEventAt),
-			Alerting: st.Alerting, Dismissed: st.Dismissed,
-		}
-		for _, p := range st.Pending {
-			w.Pending = append(w.Pending, aip.EventRef{ID: p.ID, Time: fromMillis(p.Time)})
 		}
 		out = append(out, w)
 	}
