@@ -162,6 +162,9 @@ func (w *watcher) plan() {
 		return true
 	}
 	var appeared []*spec
+	// followed is the ancestor each path not there yet is followed
+	// through, to check after the watches are in place.
+	followed := make(map[string]string)
 	for _, s := range w.specs {
 		fi, err := os.Stat(s.root)
 		switch {
@@ -175,15 +178,13 @@ func (w *watcher) plan() {
 			// A file, or a path to come: follow its nearest existing
 			// ancestor, reporting the path's own events when that is its
 			// parent.
-			dir := filepath.Dir(s.root)
+			dir := nearestDir(s.root)
 			mask := uint32(selfMask | unix.IN_CREATE | unix.IN_MOVED_TO)
-			for !isDir(dir) && dir != filepath.Dir(dir) {
-				dir = filepath.Dir(dir)
-			}
 			if dir == filepath.Dir(s.root) {
 				mask |= s.kindMask()
 			}
 			add(dir, mask)
+			followed[s.root] = dir
 		}
 		now := err == nil
 		if now && !w.rootExists[s.root] {
@@ -210,13 +211,25 @@ func (w *watcher) plan() {
 	for _, s := range appeared {
 		w.scan(s.root, s)
 	}
-	// A root made between its stat and the watch on its ancestor gave no
-	// event: look again.
+	// A root, or a directory on the way to it, made between its stat and
+	// the watch on its ancestor gave no event: look again.
 	for _, s := range w.specs {
 		if isDir(s.root) != w.rootDir[s.root] {
 			w.replan = true
 		}
+		if dir, ok := followed[s.root]; ok && nearestDir(s.root) != dir {
+			w.replan = true
+		}
 	}
+}
+
+// nearestDir is the nearest existing directory above p.
+func nearestDir(p string) string {
+	dir := filepath.Dir(p)
+	for !isDir(dir) && dir != filepath.Dir(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 // walkDirs calls add for every directory under root (root excluded) that
