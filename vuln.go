@@ -37,6 +37,15 @@ type InstalledPackage struct {
 	SourceVersion string `json:"sourceVersion,omitempty"`
 }
 
+// AdvisoryName is the name advisories of ecosystem key p by: Debian and
+// Ubuntu data name source packages.
+func (p InstalledPackage) AdvisoryName(ecosystem string) string {
+	if ecosystem == EcosystemDeb && p.Source != "" {
+		return p.Source
+	}
+	return p.Name
+}
+
 // Inventory is the full package snapshot of one host. A new snapshot
 // replaces the previous one.
 type Inventory struct {

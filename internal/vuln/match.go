@@ -37,15 +37,6 @@ func NormalizeRelease(distro, release string) string {
 	return release
 }
 
-// advisoryName is the package name advisories use for p: Debian and
-// Ubuntu name source packages.
-func advisoryName(ecosystem string, p aip.InstalledPackage) string {
-	if ecosystem == aip.EcosystemDeb && p.Source != "" {
-		return p.Source
-	}
-	return p.Name
-}
-
 // advisoryVersion is the version compared with advisory ranges: the
 // source version for deb when it differs (binNMUs), else the version.
 func advisoryVersion(ecosystem string, p aip.InstalledPackage) string {
@@ -61,7 +52,7 @@ func Keys(inv *aip.Inventory) []aip.PackageKey {
 	seen := make(map[string]bool, len(inv.Packages))
 	keys := make([]aip.PackageKey, 0, len(inv.Packages))
 	for _, p := range inv.Packages {
-		name := advisoryName(inv.Ecosystem, p)
+		name := p.AdvisoryName(inv.Ecosystem)
 		if seen[name] {
 			continue
 		}
@@ -105,7 +96,7 @@ func Match(inv *aip.Inventory, advs []*aip.Advisory) Result {
 	var res Result
 	merged := make(map[[2]string]*aip.VulnMatch)
 	for _, p := range inv.Packages {
-		cands := byName[advisoryName(inv.Ecosystem, p)]
+		cands := byName[p.AdvisoryName(inv.Ecosystem)]
 		if len(cands) == 0 {
 			continue
 		}

@@ -3,12 +3,10 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,15 +23,6 @@ const (
 	advisoryRowsPerInsert = 1000
 	packageRowsPerInsert  = 2000
 )
-
-// advisoryName is the name advisories key pkg by in ecosystem: Debian and
-// Ubuntu data name source packages.
-func advisoryName(ecosystem string, pkg aip.InstalledPackage) string {
-	if ecosystem == aip.EcosystemDeb && pkg.Source != "" {
-		return pkg.Source
-	}
-	return pkg.Name
-}
 
 // lockAgent serializes, per agent, the transactions that read an agent's
 // rows of one kind and then rewrite them (PutInventory compares the content
@@ -66,17 +55,10 @@ func agentExists(ctx context.Context, tx *sql.Tx, orgID, agentID string) error {
 // hash) is left alone and reported unchanged. Concurrent puts for one
 // agent are serialized by an advisory lock (lockAgent).
 func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error) {
-	pkgs, err := json.Marshal(nonNil(inv.Packages))
+	pkgs, sum, err := storeutil.EncodeInventory(inv)
 	if err != nil {
-		return false, fmt.Errorf("encode inventory of agent %s: %w", inv.AgentID, err)
+		return false, err
 	}
-	h := sha256.New()
-	for _, s := range []string{inv.Ecosystem, inv.Distro, inv.Release} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	h.Write(pkgs)
-	sum := h.Sum(nil)
 	if inv.UpdatedAt.IsZero() {
 		inv.UpdatedAt = now()
 	}
@@ -117,22 +99,14 @@ func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error
 			inv.OrgID, inv.AgentID); err != nil {
 			return fmt.Errorf("clear package index: %w", err)
 		}
-		seen := make(map[string]bool, len(inv.Packages))
-		var names []string
-		for _, p := range inv.Packages {
-			if n := advisoryName(inv.Ecosystem, p); !seen[n] {
-				seen[n] = true
-				names = append(names, n)
-			}
-		}
-		ins := newMultiInsert(tx, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
-		defer ins.close()
-		for _, n := range names {
-			if err := ins.add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
+		ins := storeutil.NewMultiInsert(tx, storeutil.Dollar, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
+		defer ins.Close()
+		for _, n := range storeutil.IndexNames(inv) {
+			if err := ins.Add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
 				return fmt.Errorf("index packages: %w", err)
 			}
 		}
-		if err := ins.flush(ctx); err != nil {
+		if err := ins.Flush(ctx); err != nil {
 			return fmt.Errorf("index packages: %w", err)
 		}
 		return nil
@@ -165,80 +139,6 @@ func (db *DB) FindInventory(ctx context.Context, orgID, agentID string) (*aip.In
 	return &inv, nil
 }
 
-// multiInsert batches rows into multi-row INSERTs, preparing the full-size
-// statement once per transaction. cols × perStmt must stay within
-// PostgreSQL's 65535 parameters a statement.
-type multiInsert struct {
-	tx      *sql.Tx
-	prefix  string
-	cols    int
-	perStmt int
-	full    *sql.Stmt
-	args    []any
-}
-
-func newMultiInsert(tx *sql.Tx, prefix string, cols, perStmt int) *multiInsert {
-	return &multiInsert{tx: tx, prefix: prefix, cols: cols, perStmt: perStmt}
-}
-
-// query returns the INSERT of rows rows, numbered $1…$n.
-func (m *multiInsert) query(rows int) string {
-	var b strings.Builder
-	b.Grow(len(m.prefix) + rows*m.cols*8)
-	b.WriteString(m.prefix)
-	n := 0
-	for r := range rows {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for c := range m.cols {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-// add queues one row, running a full statement when enough are queued.
-func (m *multiInsert) add(ctx context.Context, vals ...any) error {
-	m.args = append(m.args, vals...)
-	if len(m.args) < m.cols*m.perStmt {
-		return nil
-	}
-	if m.full == nil {
-		st, err := m.tx.PrepareContext(ctx, m.query(m.perStmt))
-		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
-		}
-		m.full = st
-	}
-	_, err := m.full.ExecContext(ctx, m.args...)
-	m.args = m.args[:0]
-	return err
-}
-
-// flush inserts the rows still queued.
-func (m *multiInsert) flush(ctx context.Context) error {
-	if len(m.args) == 0 {
-		return nil
-	}
-	_, err := m.tx.ExecContext(ctx, m.query(len(m.args)/m.cols), m.args...)
-	m.args = m.args[:0]
-	return err
-}
-
-func (m *multiInsert) close() {
-	if m.full != nil {
-		_ = m.full.Close()
-	}
-}
-
 // UpsertAdvisories stores advisories in one transaction. Known ids are
 // compared by content hash (one query per batch), so that a re-import of
 // the same data writes nothing; a changed advisory is replaced whole, with
@@ -251,39 +151,13 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 	if len(advs) == 0 {
 		return imp, nil, nil
 	}
-	type encoded struct {
-		adv  *aip.Advisory
-		body []byte
-		sum  []byte
-	}
-	byID := make(map[string]int, len(advs))
-	var encs []encoded
-	for _, a := range advs {
-		if a == nil || a.ID == "" {
-			return imp, nil, aip.Errorf(aip.EINVALID, "An advisory needs an id.")
-		}
-		c := *a
-		c.Modified = normalize(c.Modified)
-		body, err := json.Marshal(&c)
-		if err != nil {
-			return imp, nil, fmt.Errorf("encode advisory %s: %w", a.ID, err)
-		}
-		s := sha256.Sum256(body)
-		e := encoded{adv: &c, body: body, sum: s[:]}
-		if i, ok := byID[a.ID]; ok {
-			encs[i] = e
-			continue
-		}
-		byID[a.ID] = len(encs)
-		encs = append(encs, e)
-	}
-	ids := make([]string, len(encs))
-	for i, e := range encs {
-		ids[i] = e.adv.ID
+	encs, ids, err := storeutil.EncodeAdvisories(advs)
+	if err != nil {
+		return imp, nil, err
 	}
 
 	var changedIDs []string
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		imp = aip.AdvisoryImport{}
 		changedIDs = nil
 		if _, err := tx.ExecContext(ctx, `SELECT generation FROM vulndb_state WHERE id = 1 FOR UPDATE`); err != nil {
@@ -314,22 +188,22 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 		// A changed advisory is deleted and inserted again with the new
 		// ones, so that updates are batched like additions instead of
 		// costing two statements each.
-		var changed []encoded
+		var changed []storeutil.EncodedAdvisory
 		var replaced []string
 		for _, e := range encs {
-			old, ok := known[e.adv.ID]
+			old, ok := known[e.Adv.ID]
 			switch {
-			case ok && bytes.Equal(old, e.sum):
+			case ok && bytes.Equal(old, e.Sum):
 				imp.Unchanged++
 				continue
 			case ok:
-				replaced = append(replaced, e.adv.ID)
+				replaced = append(replaced, e.Adv.ID)
 				imp.Updated++
 			default:
 				imp.Added++
 			}
 			changed = append(changed, e)
-			changedIDs = append(changedIDs, e.adv.ID)
+			changedIDs = append(changedIDs, e.Adv.ID)
 		}
 		if len(replaced) > 0 {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM advisories WHERE id = ANY ($1::text[])`, replaced); err != nil {
@@ -339,25 +213,25 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 				return fmt.Errorf("clear packages of changed advisories: %w", err)
 			}
 		}
-		advIns := newMultiInsert(tx, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
-		defer advIns.close()
-		pkgIns := newMultiInsert(tx, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
-		defer pkgIns.close()
+		advIns := storeutil.NewMultiInsert(tx, storeutil.Dollar, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
+		defer advIns.Close()
+		pkgIns := storeutil.NewMultiInsert(tx, storeutil.Dollar, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
+		defer pkgIns.Close()
 		for _, e := range changed {
-			id := e.adv.ID
-			if err := advIns.add(ctx, id, toMillis(e.adv.Modified), e.sum, string(e.body)); err != nil {
+			id := e.Adv.ID
+			if err := advIns.Add(ctx, id, toMillis(e.Adv.Modified), e.Sum, string(e.Body)); err != nil {
 				return fmt.Errorf("insert advisories: %w", err)
 			}
-			for _, p := range storeutil.MergeAffected(e.adv.Affected) {
-				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, storeutil.EncodeRanges(p.Ranges, unstorable), storeutil.EncodeList(p.Versions, unstorable)); err != nil {
+			for _, p := range storeutil.MergeAffected(e.Adv.Affected) {
+				if err := pkgIns.Add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, storeutil.EncodeRanges(p.Ranges, unstorable), storeutil.EncodeList(p.Versions, unstorable)); err != nil {
 					return fmt.Errorf("index advisory packages: %w", err)
 				}
 			}
 		}
-		if err := advIns.flush(ctx); err != nil {
+		if err := advIns.Flush(ctx); err != nil {
 			return fmt.Errorf("insert advisories: %w", err)
 		}
-		if err := pkgIns.flush(ctx); err != nil {
+		if err := pkgIns.Flush(ctx); err != nil {
 			return fmt.Errorf("index advisory packages: %w", err)
 		}
 		if len(changedIDs) > 0 {

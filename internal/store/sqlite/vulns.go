@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -24,30 +23,14 @@ const (
 	packageRowsPerInsert  = 200
 )
 
-// advisoryName is the name advisories key pkg by in ecosystem: Debian and
-// Ubuntu data name source packages.
-func advisoryName(ecosystem string, pkg aip.InstalledPackage) string {
-	if ecosystem == aip.EcosystemDeb && pkg.Source != "" {
-		return pkg.Source
-	}
-	return pkg.Name
-}
-
 // PutInventory replaces the inventory of inv.AgentID and its index of
 // advisory names in one transaction; an identical snapshot (same content
 // hash) is left alone and reported unchanged.
 func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error) {
-	pkgs, err := json.Marshal(nonNil(inv.Packages))
+	pkgs, sum, err := storeutil.EncodeInventory(inv)
 	if err != nil {
-		return false, fmt.Errorf("encode inventory of agent %s: %w", inv.AgentID, err)
+		return false, err
 	}
-	h := sha256.New()
-	for _, s := range []string{inv.Ecosystem, inv.Distro, inv.Release} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	h.Write(pkgs)
-	sum := h.Sum(nil)
 	if inv.UpdatedAt.IsZero() {
 		inv.UpdatedAt = now()
 	}
@@ -85,22 +68,14 @@ func (db *DB) PutInventory(ctx context.Context, inv *aip.Inventory) (bool, error
 			inv.OrgID, inv.AgentID); err != nil {
 			return fmt.Errorf("clear package index: %w", err)
 		}
-		seen := make(map[string]bool, len(inv.Packages))
-		var names []string
-		for _, p := range inv.Packages {
-			if n := advisoryName(inv.Ecosystem, p); !seen[n] {
-				seen[n] = true
-				names = append(names, n)
-			}
-		}
-		ins := newMultiInsert(tx, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
-		defer ins.close()
-		for _, n := range names {
-			if err := ins.add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
+		ins := storeutil.NewMultiInsert(tx, storeutil.QuestionMark, `INSERT INTO inventory_packages (org_id, agent_id, ecosystem, distro, release, name) VALUES `, 6, packageRowsPerInsert)
+		defer ins.Close()
+		for _, n := range storeutil.IndexNames(inv) {
+			if err := ins.Add(ctx, inv.OrgID, inv.AgentID, inv.Ecosystem, inv.Distro, inv.Release, n); err != nil {
 				return fmt.Errorf("index packages: %w", err)
 			}
 		}
-		if err := ins.flush(ctx); err != nil {
+		if err := ins.Flush(ctx); err != nil {
 			return fmt.Errorf("index packages: %w", err)
 		}
 		return nil
@@ -133,60 +108,6 @@ func (db *DB) FindInventory(ctx context.Context, orgID, agentID string) (*aip.In
 	return &inv, nil
 }
 
-// multiInsert batches rows into multi-row INSERTs, preparing the full-size
-// statement once per transaction.
-type multiInsert struct {
-	tx      *sql.Tx
-	prefix  string
-	cols    int
-	perStmt int
-	full    *sql.Stmt
-	args    []any
-}
-
-func newMultiInsert(tx *sql.Tx, prefix string, cols, perStmt int) *multiInsert {
-	return &multiInsert{tx: tx, prefix: prefix, cols: cols, perStmt: perStmt}
-}
-
-func (m *multiInsert) query(rows int) string {
-	row := "(?" + strings.Repeat(", ?", m.cols-1) + ")"
-	return m.prefix + row + strings.Repeat(", "+row, rows-1)
-}
-
-// add queues one row, running a full statement when enough are queued.
-func (m *multiInsert) add(ctx context.Context, vals ...any) error {
-	m.args = append(m.args, vals...)
-	if len(m.args) < m.cols*m.perStmt {
-		return nil
-	}
-	if m.full == nil {
-		st, err := m.tx.PrepareContext(ctx, m.query(m.perStmt))
-		if err != nil {
-			return fmt.Errorf("prepare insert: %w", err)
-		}
-		m.full = st
-	}
-	_, err := m.full.ExecContext(ctx, m.args...)
-	m.args = m.args[:0]
-	return err
-}
-
-// flush inserts the rows still queued.
-func (m *multiInsert) flush(ctx context.Context) error {
-	if len(m.args) == 0 {
-		return nil
-	}
-	_, err := m.tx.ExecContext(ctx, m.query(len(m.args)/m.cols), m.args...)
-	m.args = m.args[:0]
-	return err
-}
-
-func (m *multiInsert) close() {
-	if m.full != nil {
-		_ = m.full.Close()
-	}
-}
-
 // UpsertAdvisories stores advisories in one transaction. Known ids are
 // compared by content hash (one query per batch), so that a re-import of
 // the same data writes nothing; a changed advisory has its package index
@@ -197,35 +118,9 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 	if len(advs) == 0 {
 		return imp, nil, nil
 	}
-	type encoded struct {
-		adv  *aip.Advisory
-		body []byte
-		sum  []byte
-	}
-	byID := make(map[string]int, len(advs))
-	var encs []encoded
-	for _, a := range advs {
-		if a == nil || a.ID == "" {
-			return imp, nil, aip.Errorf(aip.EINVALID, "An advisory needs an id.")
-		}
-		c := *a
-		c.Modified = normalize(c.Modified)
-		body, err := json.Marshal(&c)
-		if err != nil {
-			return imp, nil, fmt.Errorf("encode advisory %s: %w", a.ID, err)
-		}
-		s := sha256.Sum256(body)
-		e := encoded{adv: &c, body: body, sum: s[:]}
-		if i, ok := byID[a.ID]; ok {
-			encs[i] = e
-			continue
-		}
-		byID[a.ID] = len(encs)
-		encs = append(encs, e)
-	}
-	ids := make([]string, len(encs))
-	for i, e := range encs {
-		ids[i] = e.adv.ID
+	encs, ids, err := storeutil.EncodeAdvisories(advs)
+	if err != nil {
+		return imp, nil, err
 	}
 	idsJSON, err := json.Marshal(ids)
 	if err != nil {
@@ -258,10 +153,10 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 			return fmt.Errorf("find known advisories: %w", err)
 		}
 
-		advIns := newMultiInsert(tx, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
-		defer advIns.close()
-		pkgIns := newMultiInsert(tx, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
-		defer pkgIns.close()
+		advIns := storeutil.NewMultiInsert(tx, storeutil.QuestionMark, `INSERT INTO advisories (id, modified, content_hash, body) VALUES `, 4, advisoryRowsPerInsert)
+		defer advIns.Close()
+		pkgIns := storeutil.NewMultiInsert(tx, storeutil.QuestionMark, `INSERT INTO advisory_packages (ecosystem, distro, release, name, advisory_id, ranges, versions) VALUES `, 7, packageRowsPerInsert)
+		defer pkgIns.Close()
 		var update, clear *sql.Stmt
 		defer func() {
 			for _, st := range []*sql.Stmt{update, clear} {
@@ -271,10 +166,10 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 			}
 		}()
 		for _, e := range encs {
-			id := e.adv.ID
+			id := e.Adv.ID
 			old, ok := known[id]
 			switch {
-			case ok && bytes.Equal(old, e.sum):
+			case ok && bytes.Equal(old, e.Sum):
 				imp.Unchanged++
 				continue
 			case ok:
@@ -287,7 +182,7 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 						return fmt.Errorf("prepare delete: %w", err)
 					}
 				}
-				if _, err := update.ExecContext(ctx, toMillis(e.adv.Modified), e.sum, string(e.body), id); err != nil {
+				if _, err := update.ExecContext(ctx, toMillis(e.Adv.Modified), e.Sum, string(e.Body), id); err != nil {
 					return fmt.Errorf("update advisory %s: %w", id, err)
 				}
 				if _, err := clear.ExecContext(ctx, id); err != nil {
@@ -295,22 +190,22 @@ func (db *DB) UpsertAdvisories(ctx context.Context, advs []*aip.Advisory) (aip.A
 				}
 				imp.Updated++
 			default:
-				if err := advIns.add(ctx, id, toMillis(e.adv.Modified), e.sum, string(e.body)); err != nil {
+				if err := advIns.Add(ctx, id, toMillis(e.Adv.Modified), e.Sum, string(e.Body)); err != nil {
 					return fmt.Errorf("insert advisories: %w", err)
 				}
 				imp.Added++
 			}
 			changedIDs = append(changedIDs, id)
-			for _, p := range storeutil.MergeAffected(e.adv.Affected) {
-				if err := pkgIns.add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, storeutil.EncodeRanges(p.Ranges, unstorable), storeutil.EncodeList(p.Versions, unstorable)); err != nil {
+			for _, p := range storeutil.MergeAffected(e.Adv.Affected) {
+				if err := pkgIns.Add(ctx, p.Ecosystem, p.Distro, p.Release, p.Name, id, storeutil.EncodeRanges(p.Ranges, unstorable), storeutil.EncodeList(p.Versions, unstorable)); err != nil {
 					return fmt.Errorf("index advisory packages: %w", err)
 				}
 			}
 		}
-		if err := advIns.flush(ctx); err != nil {
+		if err := advIns.Flush(ctx); err != nil {
 			return fmt.Errorf("insert advisories: %w", err)
 		}
-		if err := pkgIns.flush(ctx); err != nil {
+		if err := pkgIns.Flush(ctx); err != nil {
 			return fmt.Errorf("index advisory packages: %w", err)
 		}
 		if len(changedIDs) > 0 {
