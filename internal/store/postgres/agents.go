@@ -102,11 +102,11 @@ func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, r
 	}
 	a.RevokedAt = time.Time{}
 	// As a read would return them: lists encode as [], never null.
-	a.Tags = nonNil(a.Tags)
+	a.Tags = storeutil.NonNil(a.Tags)
 	a.IPAddresses = aip.IPAddresses{
-		Private:   nonNil(a.IPAddresses.Private),
-		LinkLocal: nonNil(a.IPAddresses.LinkLocal),
-		Public:    nonNil(a.IPAddresses.Public),
+		Private:   storeutil.NonNil(a.IPAddresses.Private),
+		LinkLocal: storeutil.NonNil(a.IPAddresses.LinkLocal),
+		Public:    storeutil.NonNil(a.IPAddresses.Public),
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := orgExists(ctx, tx, a.OrgID); err != nil {
@@ -283,7 +283,7 @@ func agentQuery(f aip.AgentFilter) (string, []any) {
 		q.WriteString(` AND instance_id = ?`)
 		args = append(args, f.InstanceID)
 	}
-	args = appendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
+	args = storeutil.AppendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
 	return rebind(q.String()), args
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // CreateAlert stores a, links its first events and queues webhookBody
@@ -44,7 +45,7 @@ func prepareAlert(a *aip.Alert) error {
 	}
 	a.LastEventAt.Time = normalize(a.LastEventAt.Time)
 	a.ExpiresAt.Time = normalize(a.ExpiresAt.Time)
-	a.Aggregates = nonNil(a.Aggregates)
+	a.Aggregates = storeutil.NonNil(a.Aggregates)
 	return nil
 }
 
@@ -189,7 +190,7 @@ func scanAlert(row interface{ Scan(...any) error }) (*aip.Alert, error) {
 	if err := json.Unmarshal([]byte(aggs), &a.Aggregates); err != nil {
 		return nil, fmt.Errorf("decode aggregates of alert %s: %w", a.ID, err)
 	}
-	a.Aggregates = nonNil(a.Aggregates)
+	a.Aggregates = storeutil.NonNil(a.Aggregates)
 	a.CreatedAt = aip.Time{Time: fromMillis(created)}
 	a.DismissedAt = aip.Time{Time: fromNullMillis(dismissedAt)}
 	a.ExpiresAt = aip.Time{Time: fromMillis(expires)}
@@ -251,7 +252,7 @@ func alertQuery(f aip.AlertFilter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(`SELECT ` + alertColumns + ` FROM alerts`)
 	args := appendAlertWhere(&q, nil, f)
-	args = appendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
+	args = storeutil.AppendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
 	return rebind(q.String()), args
 }
 
@@ -314,7 +315,7 @@ func severityCountQuery(orgID, status string, r aip.TimeRange) (string, []any) {
 		}
 		q.WriteString(` (SELECT count(*) FROM alerts`)
 		args = appendAlertWhere(&q, args, aip.AlertFilter{OrgID: orgID, Status: status, Severity: sev})
-		args = appendRange(&q, args, "created_at", r)
+		args = storeutil.AppendRange(&q, args, "created_at", r)
 		q.WriteString(`)`)
 	}
 	return rebind(q.String()), args
@@ -360,7 +361,7 @@ func alertEventsQuery(orgID, alertID string, after *aip.Cursor, limit int) (stri
 	q.WriteString(`SELECT ` + eventSelect + ` FROM alert_events l
 		JOIN events e ON e.org_id = l.org_id AND e.event_time = l.event_time AND e.id = l.event_id
 		WHERE l.org_id = ? AND l.alert_id = ?`)
-	args := appendNewestFirst(&q, []any{orgID, alertID}, "l.event_time", "l.event_id", aip.TimeRange{}, after, limit)
+	args := storeutil.AppendNewestFirst(&q, []any{orgID, alertID}, "l.event_time", "l.event_id", aip.TimeRange{}, after, limit)
 	return rebind(q.String()), args
 }
 
@@ -410,7 +411,7 @@ func (db *DB) DismissAlertsMatching(ctx context.Context, f aip.AlertFilter, d ai
 	var q strings.Builder
 	q.WriteString(set)
 	args = appendAlertWhere(&q, args, f)
-	args = appendRange(&q, args, "created_at", f.Range)
+	args = storeutil.AppendRange(&q, args, "created_at", f.Range)
 	return db.execCount(ctx, rebind(q.String()), args, "dismiss alerts of organization "+f.OrgID)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // ruleSpec is the JSON column of a rule: its lists and File-only fields.
@@ -349,7 +350,7 @@ func insertRule(ctx context.Context, tx *sql.Tx, r *aip.Rule) error {
 	r.CreatedAt = aip.Time{Time: now()}
 	r.UpdatedAt = r.CreatedAt
 	// As a read would return them: lists encode as [], never null.
-	r.AggregateFields, r.Suppressions = nonNil(r.AggregateFields), nonNil(r.Suppressions)
+	r.AggregateFields, r.Suppressions = storeutil.NonNil(r.AggregateFields), storeutil.NonNil(r.Suppressions)
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO rules (id, org_id, ruleset_id, name, type, title, severity, alert_description, filter_expr,
 			window_secs, threshold, enabled, spec, created_at, updated_at)
@@ -389,7 +390,7 @@ func scanRule(row interface{ Scan(...any) error }) (*aip.Rule, error) {
 	if err := json.Unmarshal([]byte(spec), &s); err != nil {
 		return nil, fmt.Errorf("decode rule %s: %w", r.ID, err)
 	}
-	r.AggregateFields, r.Suppressions = nonNil(s.AggregateFields), nonNil(s.Suppressions)
+	r.AggregateFields, r.Suppressions = storeutil.NonNil(s.AggregateFields), storeutil.NonNil(s.Suppressions)
 	r.FileIntegrityPaths, r.IgnoreFiles, r.EventsToMonitor = s.FileIntegrityPaths, s.IgnoreFiles, s.EventsToMonitor
 	r.CreatedAt = aip.Time{Time: fromMillis(created)}
 	r.UpdatedAt = aip.Time{Time: fromMillis(updated)}
@@ -502,13 +503,13 @@ func (db *DB) FindRuleTags(ctx context.Context, orgID, ruleID string) (*aip.TagS
 			return nil, fmt.Errorf("decode tags of rule %s: %w", ruleID, err)
 		}
 	}
-	ts.Inclusion, ts.Exclusion = nonNil(ts.Inclusion), nonNil(ts.Exclusion)
+	ts.Inclusion, ts.Exclusion = storeutil.NonNil(ts.Inclusion), storeutil.NonNil(ts.Exclusion)
 	return &ts, nil
 }
 
 // SetRuleTags replaces a rule's tags.
 func (db *DB) SetRuleTags(ctx context.Context, orgID, ruleID string, tags aip.TagSet) error {
-	tags.Inclusion, tags.Exclusion = nonNil(tags.Inclusion), nonNil(tags.Exclusion)
+	tags.Inclusion, tags.Exclusion = storeutil.NonNil(tags.Inclusion), storeutil.NonNil(tags.Exclusion)
 	b, err := json.Marshal(tags)
 	if err != nil {
 		return fmt.Errorf("encode tags of rule %s: %w", ruleID, err)

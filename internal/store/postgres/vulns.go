@@ -329,7 +329,7 @@ func (db *DB) ReplaceVulnMatches(ctx context.Context, orgID, agentID string, mat
 			}
 			defer st.Close()
 			for _, m := range matches {
-				notices, err := json.Marshal(nonNil(m.SecurityNotices))
+				notices, err := json.Marshal(storeutil.NonNil(m.SecurityNotices))
 				if err != nil {
 					return fmt.Errorf("encode notices of %s: %w", m.CVE, err)
 				}
@@ -474,7 +474,7 @@ func (db *DB) ListVulnerabilities(ctx context.Context, f aip.VulnFilter) ([]*aip
 		if err := json.Unmarshal([]byte(notices), &v.SecurityNotices); err != nil {
 			return nil, fmt.Errorf("decode notices of %s: %w", v.CVENumber, err)
 		}
-		v.SecurityNotices = nonNil(v.SecurityNotices)
+		v.SecurityNotices = storeutil.NonNil(v.SecurityNotices)
 		v.IsSuppressed = suppressed
 		v.Agents = []aip.VulnAgent{agent}
 		cur, rank = &v, storeutil.SeverityRank(v.Severity)

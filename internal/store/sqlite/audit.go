@@ -240,7 +240,8 @@ func (db *DB) ListAuditRecords(ctx context.Context, f aip.AuditFilter) ([]*aip.A
 }
 
 // auditQuery builds the listing query for f: keyset pagination as a row
-// value comparison, served by the (org_id, event_time DESC, id DESC) index.
+// value comparison (storeutil.AppendNewestFirst), served by the
+// (org_id, event_time DESC, id DESC) index.
 func auditQuery(f aip.AuditFilter) (string, []any) {
 	var q strings.Builder
 	q.WriteString(`
@@ -249,10 +250,6 @@ func auditQuery(f aip.AuditFilter) (string, []any) {
 		FROM audit_records
 		WHERE org_id = ?`)
 	args := []any{f.OrgID}
-	if !f.Range.From.IsZero() {
-		q.WriteString(` AND event_time >= ?`)
-		args = append(args, ceilMillis(f.Range.From))
-	}
 	if f.Operation != "" {
 		q.WriteString(` AND crud = ?`)
 		args = append(args, f.Operation)
@@ -265,25 +262,6 @@ func auditQuery(f aip.AuditFilter) (string, []any) {
 		q.WriteString(` AND user_id = ?`)
 		args = append(args, f.UserID)
 	}
-	// The upper bound is one row value, the tighter of Until and the
-	// cursor: SQLite seeks the index with a single upper bound only, and
-	// with two it would scan every earlier page of the listing. Until u is
-	// the row value (u, ""), since no id sorts below the empty string.
-	switch {
-	case f.After != nil:
-		ms, id := toMillis(f.After.Time), f.After.ID
-		if !f.Range.Until.IsZero() {
-			if u := ceilMillis(f.Range.Until); u < ms || (u == ms && id > "") {
-				ms, id = u, ""
-			}
-		}
-		q.WriteString(` AND (event_time, id) < (?, ?)`)
-		args = append(args, ms, id)
-	case !f.Range.Until.IsZero():
-		q.WriteString(` AND event_time < ?`)
-		args = append(args, ceilMillis(f.Range.Until))
-	}
-	q.WriteString(` ORDER BY event_time DESC, id DESC LIMIT ?`)
-	args = append(args, f.Limit)
+	args = storeutil.AppendNewestFirst(&q, args, "event_time", "id", f.Range, f.After, f.Limit)
 	return q.String(), args
 }
