@@ -17,7 +17,7 @@ import (
 // (when not nil) for every webhook of the organization in one transaction,
 // so that a crash cannot keep the alert and lose its deliveries.
 func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event, webhookBody []byte) error {
-	if err := prepareAlert(a); err != nil {
+	if err := storeutil.PrepareAlert(a); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -26,27 +26,6 @@ func (db *DB) CreateAlert(ctx context.Context, a *aip.Alert, events []*aip.Event
 		}
 		return createAlert(ctx, tx, a, events, webhookBody)
 	})
-}
-
-// prepareAlert checks a and normalizes it to what will be stored.
-func prepareAlert(a *aip.Alert) error {
-	switch {
-	case a.Severity < 1 || a.Severity > 3:
-		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", a.Severity)
-	case a.CreatedAt.IsZero():
-		return aip.Errorf(aip.EINVALID, "An alert needs a creation time.")
-	}
-	if a.ID == "" {
-		a.ID = aip.NewUUID()
-	}
-	a.CreatedAt.Time = normalize(a.CreatedAt.Time)
-	if a.LastEventAt.Before(a.CreatedAt.Time) {
-		a.LastEventAt = a.CreatedAt
-	}
-	a.LastEventAt.Time = normalize(a.LastEventAt.Time)
-	a.ExpiresAt.Time = normalize(a.ExpiresAt.Time)
-	a.Aggregates = storeutil.NonNil(a.Aggregates)
-	return nil
 }
 
 // createAlert inserts a prepared alert, links its events and queues its
@@ -171,36 +150,9 @@ func addAlertEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, even
 	return linkEvents(ctx, tx, orgID, alertID, events, lastEventAt)
 }
 
-const alertColumns = `id, org_id, title, data_source, created_at, dismissed, dismissed_at, dismiss_reason,
-	dismiss_reason_text, dismissed_by, severity, agent_id, rule_id, ruleset_id, aggregates, event_count,
-	expires_at, last_event_at, agg_key`
-
-func scanAlert(row interface{ Scan(...any) error }) (*aip.Alert, error) {
-	var (
-		a                          aip.Alert
-		created, expires, lastSeen int64
-		dismissedAt                sql.NullInt64
-		aggs                       string
-	)
-	if err := row.Scan(&a.ID, &a.OrgID, &a.Title, &a.DataSource, &created, &a.IsDismissed, &dismissedAt,
-		&a.DismissReason, &a.DismissReasonText, &a.DismissedBy, &a.Severity, &a.AgentID, &a.RuleID, &a.RulesetID,
-		&aggs, &a.EventCount, &expires, &lastSeen, &a.Key); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(aggs), &a.Aggregates); err != nil {
-		return nil, fmt.Errorf("decode aggregates of alert %s: %w", a.ID, err)
-	}
-	a.Aggregates = storeutil.NonNil(a.Aggregates)
-	a.CreatedAt = aip.Time{Time: fromMillis(created)}
-	a.DismissedAt = aip.Time{Time: fromNullMillis(dismissedAt)}
-	a.ExpiresAt = aip.Time{Time: fromMillis(expires)}
-	a.LastEventAt = aip.Time{Time: fromMillis(lastSeen)}
-	return &a, nil
-}
-
 // FindAlert returns one alert.
 func (db *DB) FindAlert(ctx context.Context, orgID, id string) (*aip.Alert, error) {
-	a, err := scanAlert(db.sql.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE org_id = $1 AND id = $2`, orgID, id))
+	a, err := storeutil.ScanAlert(db.sql.QueryRowContext(ctx, `SELECT `+storeutil.AlertColumns+` FROM alerts WHERE org_id = $1 AND id = $2`, orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", id)
 	} else if err != nil {
@@ -209,57 +161,10 @@ func (db *DB) FindAlert(ctx context.Context, orgID, id string) (*aip.Alert, erro
 	return a, nil
 }
 
-// validAlertFilter checks the parts of f every alert query uses.
-func validAlertFilter(f aip.AlertFilter) error {
-	switch {
-	case f.OrgID == "":
-		return aip.Errorf(aip.EINVALID, "Alerts are selected per organization.")
-	case f.Status != "" && f.Status != aip.AlertActive && f.Status != aip.AlertDismissed:
-		return aip.Errorf(aip.EINVALID, "Invalid status %q: must be active or dismissed.", f.Status)
-	case f.Severity != 0 && (f.Severity < 1 || f.Severity > 3):
-		return aip.Errorf(aip.EINVALID, "Invalid severity %d: must be 1, 2 or 3.", f.Severity)
-	}
-	return nil
-}
-
-// appendAlertWhere appends the equality filters of f (not its time range),
-// with ? placeholders: the finished query goes through rebind.
-func appendAlertWhere(q *strings.Builder, args []any, f aip.AlertFilter) []any {
-	q.WriteString(` WHERE org_id = ?`)
-	args = append(args, f.OrgID)
-	for _, c := range []struct {
-		col string
-		val any
-		set bool
-	}{
-		{"severity", f.Severity, f.Severity != 0},
-		{"agent_id", f.AgentID, f.AgentID != ""},
-		{"rule_id", f.RuleID, f.RuleID != ""},
-		{"ruleset_id", f.RulesetID, f.RulesetID != ""},
-		{"dismissed", f.Status == aip.AlertDismissed, f.Status != ""},
-	} {
-		if c.set {
-			q.WriteString(` AND ` + c.col + ` = ?`)
-			args = append(args, c.val)
-		}
-	}
-	return args
-}
-
-// alertQuery builds the listing query for f: an index scan on one of the
-// alerts_* indexes from the page's keyset bound.
-func alertQuery(f aip.AlertFilter) (string, []any) {
-	var q strings.Builder
-	q.WriteString(`SELECT ` + alertColumns + ` FROM alerts`)
-	args := appendAlertWhere(&q, nil, f)
-	args = storeutil.AppendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
-	return rebind(q.String()), args
-}
-
 // ListAlerts returns at most f.Limit alerts ordered by (CreatedAt, ID)
 // descending. OrgID, Status and a positive Limit are required.
 func (db *DB) ListAlerts(ctx context.Context, f aip.AlertFilter) ([]*aip.Alert, error) {
-	if err := validAlertFilter(f); err != nil {
+	if err := storeutil.ValidAlertFilter(f); err != nil {
 		return nil, err
 	}
 	switch {
@@ -268,15 +173,15 @@ func (db *DB) ListAlerts(ctx context.Context, f aip.AlertFilter) ([]*aip.Alert, 
 	case f.Limit <= 0:
 		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
 	}
-	q, args := alertQuery(f)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
+	q, args := storeutil.AlertQuery(f)
+	rows, err := db.sql.QueryContext(ctx, rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts of organization %s: %w", f.OrgID, err)
 	}
 	defer rows.Close()
 	var out []*aip.Alert
 	for rows.Next() {
-		a, err := scanAlert(rows)
+		a, err := storeutil.ScanAlert(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list alerts of organization %s: %w", f.OrgID, err)
 		}
@@ -290,35 +195,16 @@ func (db *DB) ListAlerts(ctx context.Context, f aip.AlertFilter) ([]*aip.Alert, 
 
 // CountAlertsBySeverity counts alerts per severity; 1, 2 and 3 always.
 func (db *DB) CountAlertsBySeverity(ctx context.Context, orgID, status string, r aip.TimeRange) ([]aip.SeverityCount, error) {
-	if err := validAlertFilter(aip.AlertFilter{OrgID: orgID, Status: status}); err != nil {
+	if err := storeutil.ValidAlertFilter(aip.AlertFilter{OrgID: orgID, Status: status}); err != nil {
 		return nil, err
 	}
-	q, args := severityCountQuery(orgID, status, r)
+	q, args := storeutil.SeverityCountQuery(orgID, status, r)
 	out := []aip.SeverityCount{{Severity: 1}, {Severity: 2}, {Severity: 3}}
-	err := db.sql.QueryRowContext(ctx, q, args...).Scan(&out[0].Count, &out[1].Count, &out[2].Count)
+	err := db.sql.QueryRowContext(ctx, rebind(q), args...).Scan(&out[0].Count, &out[1].Count, &out[2].Count)
 	if err != nil {
 		return nil, fmt.Errorf("count alerts of organization %s: %w", orgID, err)
 	}
 	return out, nil
-}
-
-// severityCountQuery counts each severity in its own subquery, so that
-// each is a scan of the alerts_severity index over just the time range,
-// rather than of every alert of the organization.
-func severityCountQuery(orgID, status string, r aip.TimeRange) (string, []any) {
-	var q strings.Builder
-	var args []any
-	q.WriteString(`SELECT`)
-	for sev := 1; sev <= 3; sev++ {
-		if sev > 1 {
-			q.WriteByte(',')
-		}
-		q.WriteString(` (SELECT count(*) FROM alerts`)
-		args = appendAlertWhere(&q, args, aip.AlertFilter{OrgID: orgID, Status: status, Severity: sev})
-		args = storeutil.AppendRange(&q, args, "created_at", r)
-		q.WriteString(`)`)
-	}
-	return rebind(q.String()), args
 }
 
 // ListAlertEvents returns a page of an alert's events, newest first.
@@ -334,15 +220,15 @@ func (db *DB) ListAlertEvents(ctx context.Context, orgID, alertID string, after 
 	} else if !ok {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)
 	}
-	q, args := alertEventsQuery(orgID, alertID, after, limit)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
+	q, args := storeutil.AlertEventsQuery(orgID, alertID, after, limit)
+	rows, err := db.sql.QueryContext(ctx, rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
 	}
 	defer rows.Close()
 	out := []*aip.Event{}
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		e, err := storeutil.ScanEvent(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
 		}
@@ -352,31 +238,6 @@ func (db *DB) ListAlertEvents(ctx context.Context, orgID, alertID string, after 
 		return nil, fmt.Errorf("list events of alert %s: %w", alertID, err)
 	}
 	return out, nil
-}
-
-// alertEventsQuery builds the query of a page of an alert's events: a scan
-// of alert_events_time, then one unique key lookup per event.
-func alertEventsQuery(orgID, alertID string, after *aip.Cursor, limit int) (string, []any) {
-	var q strings.Builder
-	q.WriteString(`SELECT ` + eventSelect + ` FROM alert_events l
-		JOIN events e ON e.org_id = l.org_id AND e.event_time = l.event_time AND e.id = l.event_id
-		WHERE l.org_id = ? AND l.alert_id = ?`)
-	args := storeutil.AppendNewestFirst(&q, []any{orgID, alertID}, "l.event_time", "l.event_id", aip.TimeRange{}, after, limit)
-	return rebind(q.String()), args
-}
-
-// dismissSet is the SET clause of a dismissal and its arguments, with ?
-// placeholders.
-func dismissSet(d aip.Dismissal) (string, []any, error) {
-	if d.Reason == "" {
-		return "", nil, aip.Errorf(aip.EINVALID, "A dismissal needs a reason.")
-	}
-	at := d.At
-	if at.IsZero() {
-		at = now()
-	}
-	return `UPDATE alerts SET dismissed = TRUE, dismissed_at = ?, dismiss_reason = ?, dismiss_reason_text = ?, dismissed_by = ?`,
-		[]any{toMillis(at), d.Reason, d.Text, d.By}, nil
 }
 
 // DismissAlerts dismisses the active alerts among ids. The UPDATE's
@@ -389,7 +250,7 @@ func (db *DB) DismissAlerts(ctx context.Context, orgID string, ids []string, d a
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	set, args, err := dismissSet(d)
+	set, args, err := storeutil.DismissSet(d)
 	if err != nil {
 		return 0, err
 	}
@@ -401,16 +262,16 @@ func (db *DB) DismissAlerts(ctx context.Context, orgID string, ids []string, d a
 // DismissAlertsMatching dismisses every active alert matching f.
 func (db *DB) DismissAlertsMatching(ctx context.Context, f aip.AlertFilter, d aip.Dismissal) (int, error) {
 	f.Status = aip.AlertActive
-	if err := validAlertFilter(f); err != nil {
+	if err := storeutil.ValidAlertFilter(f); err != nil {
 		return 0, err
 	}
-	set, args, err := dismissSet(d)
+	set, args, err := storeutil.DismissSet(d)
 	if err != nil {
 		return 0, err
 	}
 	var q strings.Builder
 	q.WriteString(set)
-	args = appendAlertWhere(&q, args, f)
+	args = storeutil.AppendAlertWhere(&q, args, f)
 	args = storeutil.AppendRange(&q, args, "created_at", f.Range)
 	return db.execCount(ctx, rebind(q.String()), args, "dismiss alerts of organization "+f.OrgID)
 }

@@ -253,18 +253,3 @@ func (db *DB) DeleteExpiredEvents(ctx context.Context, cutoff time.Time, limit i
 	}
 	return int(n), nil
 }
-
-// eventSelect is what scanEvent reads, for events aliased e.
-const eventSelect = `e.id, e.org_id, e.agent_id, e.event_type, e.event_time, e.received_at, e.body`
-
-func scanEvent(row interface{ Scan(...any) error }) (*aip.Event, error) {
-	var (
-		e            aip.Event
-		at, received int64
-	)
-	if err := row.Scan(&e.ID, &e.OrgID, &e.AgentID, &e.Type, &at, &received, (*[]byte)(&e.Raw)); err != nil {
-		return nil, err
-	}
-	e.Time, e.ReceivedAt = fromMillis(at), fromMillis(received)
-	return &e, nil
-}

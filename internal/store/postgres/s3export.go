@@ -180,7 +180,7 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, afterSeq int64, lim
 		if err := lockEvaluation(ctx, tx, orgID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT e.seq, `+eventSelect+`
+		rows, err := tx.QueryContext(ctx, `SELECT e.seq, `+storeutil.EventSelect+`
 			FROM events e WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`, orgID, afterSeq, limit)
 		if err != nil {
 			return err

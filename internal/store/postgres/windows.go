@@ -19,7 +19,7 @@ func applyEvaluation(ctx context.Context, tx *sql.Tx, orgID string, ev *aip.Eval
 		if na.Alert.OrgID != orgID {
 			return fmt.Errorf("alert %s of organization %q evaluated for %q", na.Alert.ID, na.Alert.OrgID, orgID)
 		}
-		if err := prepareAlert(na.Alert); err != nil {
+		if err := storeutil.PrepareAlert(na.Alert); err != nil {
 			return err
 		}
 		if err := createAlert(ctx, tx, na.Alert, na.Events, na.WebhookBody); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 func TestDetectionQueryPlansUseIndexes(t *testing.T) {
@@ -40,12 +41,12 @@ func TestDetectionQueryPlansUseIndexes(t *testing.T) {
 	}
 	for _, tt := range alerts {
 		t.Run("alerts by "+tt.name+" seek "+tt.index+" without sorting", func(t *testing.T) {
-			q, args := alertQuery(tt.f)
+			q, args := storeutil.AlertQuery(tt.f)
 			checkSeek(t, queryPlan(t, db, q, args...), "alerts", tt.index)
 		})
 	}
 	t.Run("severity counts seek the covering severity index over the range", func(t *testing.T) {
-		q, args := severityCountQuery("org", aip.AlertActive, week)
+		q, args := storeutil.SeverityCountQuery("org", aip.AlertActive, week)
 		plan := queryPlan(t, db, q, args...)
 		want := "SEARCH alerts USING COVERING INDEX alerts_severity (org_id=? AND severity=? AND dismissed=? AND created_at>? AND created_at<?)"
 		if n := strings.Count(plan, want); n != 3 || strings.Contains(plan, "SCAN alerts") {
@@ -58,7 +59,7 @@ func TestDetectionQueryPlansUseIndexes(t *testing.T) {
 		checkSeek(t, queryPlan(t, db, q, args...), "agents", "agents_org_created")
 	})
 	t.Run("events of an alert page by the link time index", func(t *testing.T) {
-		q, args := alertEventsQuery("o", "a", cursor, 10)
+		q, args := storeutil.AlertEventsQuery("o", "a", cursor, 10)
 		plan := queryPlan(t, db, q, args...)
 		if !strings.Contains(plan, "USING COVERING INDEX alert_events_time") ||
 			!strings.Contains(plan, "USING INDEX events_org_time_id") || strings.Contains(plan, "TEMP B-TREE") {

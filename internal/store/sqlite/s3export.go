@@ -171,7 +171,7 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, afterSeq int64, lim
 	if limit <= 0 {
 		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT e.rowid, `+eventSelect+`
+	rows, err := db.read.QueryContext(ctx, `SELECT e.rowid, `+storeutil.EventSelect+`
 		FROM events e WHERE e.org_id = ? AND e.rowid > ? ORDER BY e.rowid LIMIT ?`, orgID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events of %s after %d: %w", orgID, afterSeq, err)
