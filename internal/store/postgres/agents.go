@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aipsec/aip"
@@ -69,12 +68,6 @@ func (db *DB) DeleteDeployKey(ctx context.Context, orgID, id string) error {
 	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Deploy key %s not found.", id))
 }
 
-// validAgentType reports whether t is an agent type (empty allowed: an
-// agent that does not say).
-func validAgentType(t string) bool {
-	return t == "" || t == aip.AgentTypeMonitor || t == aip.AgentTypeInvestigate
-}
-
 // CreateAgent enrolls a with its sealed key and rulesets in one transaction.
 func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, rulesetIDs []string) error {
 	switch {
@@ -82,7 +75,7 @@ func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, r
 		return aip.Errorf(aip.EINVALID, "An agent needs an id before its key is sealed.")
 	case len(sealedKey) == 0:
 		return aip.Errorf(aip.EINVALID, "An agent needs a sealed key.")
-	case !validAgentType(a.AgentType):
+	case !storeutil.ValidAgentType(a.AgentType):
 		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", a.AgentType)
 	}
 	host, err := storeutil.EncodeHost(&a.AgentHost)
@@ -180,42 +173,11 @@ func (db *DB) SetAgentRulesets(ctx context.Context, orgID, agentID string, rules
 	})
 }
 
-// agentColumns is what scanAgent reads; its one parameter is the status
-// cutoff, always the first of the query.
-const agentColumns = `id, org_id, created_at, last_reported_at, revoked_at, name, description,
-	instance_id, version, hostname, agent_type, os_version, kernel, host,
-	revoked_at IS NULL AND last_reported_at >= ?`
-
-func scanAgent(row interface{ Scan(...any) error }) (*aip.Agent, error) {
-	var (
-		a                 aip.Agent
-		created, reported int64
-		revoked           sql.NullInt64
-		host              string
-		online            bool
-	)
-	if err := row.Scan(&a.ID, &a.OrgID, &created, &reported, &revoked, &a.Name, &a.Description,
-		&a.InstanceID, &a.Version, &a.Hostname, &a.AgentType, &a.OSVersion, &a.Kernel, &host, &online); err != nil {
-		return nil, err
-	}
-	if err := storeutil.DecodeHost(host, &a.AgentHost); err != nil {
-		return nil, fmt.Errorf("decode host details of agent %s: %w", a.ID, err)
-	}
-	a.CreatedAt = aip.Time{Time: fromMillis(created)}
-	a.LastReportedAt = aip.Time{Time: fromMillis(reported)}
-	a.RevokedAt = fromNullMillis(revoked)
-	a.Status = aip.AgentOffline
-	if online {
-		a.Status = aip.AgentOnline
-	}
-	return &a, nil
-}
-
 // FindAgent returns one agent of orgID with its status against onlineSince.
 func (db *DB) FindAgent(ctx context.Context, orgID, id string, onlineSince time.Time) (*aip.Agent, error) {
-	row := db.sql.QueryRowContext(ctx, rebind(`SELECT `+agentColumns+` FROM agents WHERE org_id = ? AND id = ?`),
+	row := db.sql.QueryRowContext(ctx, rebind(`SELECT `+storeutil.AgentColumns+` FROM agents WHERE org_id = ? AND id = ?`),
 		ceilMillis(onlineSince), orgID, id)
-	a, err := scanAgent(row)
+	a, err := storeutil.ScanAgent(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", id)
 	} else if err != nil {
@@ -227,25 +189,18 @@ func (db *DB) FindAgent(ctx context.Context, orgID, id string, onlineSince time.
 // ListAgents returns at most f.Limit agents ordered by (CreatedAt, ID)
 // descending. OrgID and a positive Limit are required.
 func (db *DB) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, error) {
-	switch {
-	case f.OrgID == "":
-		return nil, aip.Errorf(aip.EINVALID, "Agents are listed per organization.")
-	case f.Limit <= 0:
-		return nil, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", f.Limit)
-	case f.Status != "" && f.Status != aip.AgentOnline && f.Status != aip.AgentOffline:
-		return nil, aip.Errorf(aip.EINVALID, "Invalid status %q: must be online or offline.", f.Status)
-	case !validAgentType(f.Type):
-		return nil, aip.Errorf(aip.EINVALID, "Invalid type %q: must be monitor or investigate.", f.Type)
+	if err := storeutil.ValidAgentFilter(f); err != nil {
+		return nil, err
 	}
-	q, args := agentQuery(f)
-	rows, err := db.sql.QueryContext(ctx, q, args...)
+	q, args := storeutil.AgentQuery(f)
+	rows, err := db.sql.QueryContext(ctx, rebind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
 	}
 	defer rows.Close()
 	var out []*aip.Agent
 	for rows.Next() {
-		a, err := scanAgent(rows)
+		a, err := storeutil.ScanAgent(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
 		}
@@ -255,36 +210,6 @@ func (db *DB) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, 
 		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
 	}
 	return out, nil
-}
-
-// agentQuery builds the listing query for f, served by agents_org_created.
-func agentQuery(f aip.AgentFilter) (string, []any) {
-	cutoff := ceilMillis(f.OnlineSince)
-	var q strings.Builder
-	q.WriteString(`SELECT ` + agentColumns + ` FROM agents WHERE org_id = ?`)
-	args := []any{cutoff, f.OrgID}
-	switch f.Status {
-	case aip.AgentOnline:
-		q.WriteString(` AND revoked_at IS NULL AND last_reported_at >= ?`)
-		args = append(args, cutoff)
-	case aip.AgentOffline:
-		q.WriteString(` AND (revoked_at IS NOT NULL OR last_reported_at < ?)`)
-		args = append(args, cutoff)
-	}
-	if f.Type != "" {
-		q.WriteString(` AND agent_type = ?`)
-		args = append(args, f.Type)
-	}
-	if f.Hostname != "" {
-		q.WriteString(` AND hostname = ?`)
-		args = append(args, f.Hostname)
-	}
-	if f.InstanceID != "" {
-		q.WriteString(` AND instance_id = ?`)
-		args = append(args, f.InstanceID)
-	}
-	args = storeutil.AppendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
-	return rebind(q.String()), args
 }
 
 // FindAgentCredentials returns the sealed key of a working agent.
@@ -305,7 +230,7 @@ func (db *DB) FindAgentCredentials(ctx context.Context, agentID string) (*aip.Ag
 // its LastReportedAt forward to at. GREATEST inside the one UPDATE keeps
 // the time from moving back when two nodes record heartbeats at once.
 func (db *DB) RecordHeartbeat(ctx context.Context, orgID, agentID string, h aip.AgentHost, at time.Time) error {
-	if !validAgentType(h.AgentType) {
+	if !storeutil.ValidAgentType(h.AgentType) {
 		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", h.AgentType)
 	}
 	host, err := storeutil.EncodeHost(&h)

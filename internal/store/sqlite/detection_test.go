@@ -54,7 +54,7 @@ func TestDetectionQueryPlansUseIndexes(t *testing.T) {
 		}
 	})
 	t.Run("agents page seeks the org creation index without sorting", func(t *testing.T) {
-		q, args := agentQuery(aip.AgentFilter{OrgID: "org", Status: aip.AgentOnline, OnlineSince: now,
+		q, args := storeutil.AgentQuery(aip.AgentFilter{OrgID: "org", Status: aip.AgentOnline, OnlineSince: now,
 			Hostname: "h", Range: week, After: cursor, Limit: 100})
 		checkSeek(t, queryPlan(t, db, q, args...), "agents", "agents_org_created")
 	})
