@@ -13,15 +13,6 @@ import (
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
-// ruleSpec is the JSON column of a rule: its lists and File-only fields.
-type ruleSpec struct {
-	AggregateFields    []string                `json:"aggregateFields"`
-	Suppressions       []string                `json:"suppressions"`
-	FileIntegrityPaths []aip.FileIntegrityPath `json:"fileIntegrityPaths,omitempty"`
-	IgnoreFiles        []string                `json:"ignoreFiles,omitempty"`
-	EventsToMonitor    []string                `json:"eventsToMonitor,omitempty"`
-}
-
 // queryer is what reads need of *sql.DB and *sql.Tx alike.
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -113,22 +104,6 @@ func moveRules(ctx context.Context, tx *sql.Tx, orgID, rulesetID string, ruleIDs
 	return nil
 }
 
-const rulesetColumns = `id, org_id, name, description, created_at, updated_at`
-
-func scanRuleset(row interface{ Scan(...any) error }) (*aip.Ruleset, error) {
-	var (
-		rs               aip.Ruleset
-		created, updated int64
-	)
-	if err := row.Scan(&rs.ID, &rs.OrgID, &rs.Name, &rs.Description, &created, &updated); err != nil {
-		return nil, err
-	}
-	rs.CreatedAt = aip.Time{Time: fromMillis(created)}
-	rs.UpdatedAt = aip.Time{Time: fromMillis(updated)}
-	rs.Rules, rs.Agents = []string{}, []string{}
-	return &rs, nil
-}
-
 // loadRuleset refreshes rs from the database, members included.
 func loadRuleset(ctx context.Context, q queryer, rs *aip.Ruleset) error {
 	got, err := findRuleset(ctx, q, `org_id = ? AND id = ?`, rs.OrgID, rs.ID)
@@ -142,7 +117,7 @@ func loadRuleset(ctx context.Context, q queryer, rs *aip.Ruleset) error {
 // findRuleset reads the one ruleset matching where (with ? placeholders),
 // with its members.
 func findRuleset(ctx context.Context, q queryer, where string, args ...any) (*aip.Ruleset, error) {
-	rs, err := scanRuleset(q.QueryRowContext(ctx, rebind(`SELECT `+rulesetColumns+` FROM rulesets WHERE `+where), args...))
+	rs, err := storeutil.ScanRuleset(q.QueryRowContext(ctx, rebind(`SELECT `+storeutil.RulesetColumns+` FROM rulesets WHERE `+where), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Ruleset not found.")
 	} else if err != nil {
@@ -216,7 +191,7 @@ func (db *DB) FindRulesetByName(ctx context.Context, orgID, name string) (*aip.R
 // agentID those the agent runs. seq (00006_rulesets_seq.sql) breaks ties of
 // one millisecond as SQLite's rowid does.
 func (db *DB) ListRulesets(ctx context.Context, orgID, agentID string) ([]*aip.Ruleset, error) {
-	q := `SELECT ` + rulesetColumns + ` FROM rulesets WHERE org_id = ?`
+	q := `SELECT ` + storeutil.RulesetColumns + ` FROM rulesets WHERE org_id = ?`
 	args := []any{orgID}
 	if agentID != "" {
 		var ok bool
@@ -238,7 +213,7 @@ func (db *DB) ListRulesets(ctx context.Context, orgID, agentID string) ([]*aip.R
 	out := []*aip.Ruleset{}
 	byID := map[string]*aip.Ruleset{}
 	for rows.Next() {
-		rs, err := scanRuleset(rows)
+		rs, err := storeutil.ScanRuleset(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list rulesets of organization %s: %w", orgID, err)
 		}
@@ -326,24 +301,12 @@ func (db *DB) DeleteRuleset(ctx context.Context, orgID, id string) ([]string, er
 	return agents, nil
 }
 
-// encodeSpec builds the JSON column of r.
-func encodeSpec(r *aip.Rule) (string, error) {
-	b, err := json.Marshal(ruleSpec{
-		AggregateFields: r.AggregateFields, Suppressions: r.Suppressions,
-		FileIntegrityPaths: r.FileIntegrityPaths, IgnoreFiles: r.IgnoreFiles, EventsToMonitor: r.EventsToMonitor,
-	})
-	if err != nil {
-		return "", fmt.Errorf("encode rule %s: %w", r.ID, err)
-	}
-	return string(b), nil
-}
-
 // insertRule stores r inside tx, filling ID and the timestamps.
 func insertRule(ctx context.Context, tx *sql.Tx, r *aip.Rule) error {
 	if r.ID == "" {
 		r.ID = aip.NewUUID()
 	}
-	spec, err := encodeSpec(r)
+	spec, err := storeutil.EncodeRuleSpec(r)
 	if err != nil {
 		return err
 	}
@@ -373,36 +336,12 @@ func (db *DB) CreateRule(ctx context.Context, r *aip.Rule) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error { return insertRule(ctx, tx, r) })
 }
 
-const ruleColumns = `id, ruleset_id, org_id, name, type, title, severity, alert_description, filter_expr,
-	window_secs, threshold, enabled, spec, created_at, updated_at`
-
-func scanRule(row interface{ Scan(...any) error }) (*aip.Rule, error) {
-	var (
-		r                aip.Rule
-		spec             string
-		created, updated int64
-	)
-	if err := row.Scan(&r.ID, &r.RulesetID, &r.OrgID, &r.Name, &r.Type, &r.Title, &r.SeverityOfAlerts,
-		&r.AlertDescription, &r.Filter, &r.Window, &r.Threshold, &r.Enabled, &spec, &created, &updated); err != nil {
-		return nil, err
-	}
-	var s ruleSpec
-	if err := json.Unmarshal([]byte(spec), &s); err != nil {
-		return nil, fmt.Errorf("decode rule %s: %w", r.ID, err)
-	}
-	r.AggregateFields, r.Suppressions = storeutil.NonNil(s.AggregateFields), storeutil.NonNil(s.Suppressions)
-	r.FileIntegrityPaths, r.IgnoreFiles, r.EventsToMonitor = s.FileIntegrityPaths, s.IgnoreFiles, s.EventsToMonitor
-	r.CreatedAt = aip.Time{Time: fromMillis(created)}
-	r.UpdatedAt = aip.Time{Time: fromMillis(updated)}
-	return &r, nil
-}
-
 func findRule(ctx context.Context, q queryer, orgID, rulesetID, id string) (*aip.Rule, error) {
-	query, args := `SELECT `+ruleColumns+` FROM rules WHERE org_id = ? AND id = ?`, []any{orgID, id}
+	query, args := `SELECT `+storeutil.RuleColumns+` FROM rules WHERE org_id = ? AND id = ?`, []any{orgID, id}
 	if rulesetID != "" {
 		query, args = query+` AND ruleset_id = ?`, append(args, rulesetID)
 	}
-	r, err := scanRule(q.QueryRowContext(ctx, rebind(query), args...))
+	r, err := storeutil.ScanRule(q.QueryRowContext(ctx, rebind(query), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id)
 	} else if err != nil {
@@ -419,7 +358,7 @@ func (db *DB) FindRule(ctx context.Context, orgID, rulesetID, id string) (*aip.R
 // ListRules returns the rules of a ruleset, or with "" of the organization,
 // in creation order (seq breaking ties of one millisecond).
 func (db *DB) ListRules(ctx context.Context, orgID, rulesetID string) ([]*aip.Rule, error) {
-	q, args := `SELECT `+ruleColumns+` FROM rules WHERE org_id = ?`, []any{orgID}
+	q, args := `SELECT `+storeutil.RuleColumns+` FROM rules WHERE org_id = ?`, []any{orgID}
 	if rulesetID != "" {
 		var ok bool
 		err := db.sql.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rulesets WHERE org_id = $1 AND id = $2)`,
@@ -438,7 +377,7 @@ func (db *DB) ListRules(ctx context.Context, orgID, rulesetID string) ([]*aip.Ru
 	defer rows.Close()
 	out := []*aip.Rule{}
 	for rows.Next() {
-		r, err := scanRule(rows)
+		r, err := storeutil.ScanRule(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list rules of organization %s: %w", orgID, err)
 		}
@@ -452,7 +391,7 @@ func (db *DB) ListRules(ctx context.Context, orgID, rulesetID string) ([]*aip.Ru
 
 // UpdateRule replaces every writable field of a rule.
 func (db *DB) UpdateRule(ctx context.Context, r *aip.Rule) error {
-	spec, err := encodeSpec(r)
+	spec, err := storeutil.EncodeRuleSpec(r)
 	if err != nil {
 		return err
 	}
