@@ -11,10 +11,6 @@ import (
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
-// s3Columns is what storeutil.ScanS3Enrollment reads, for enrollments aliased s.
-const s3Columns = `s.org_id, s.bucket, s.role_arn, s.external_id, s.region, s.prefix, s.enrolled_at, s.enabled,
-	s.endpoint, s.access_key_id, s.secret_sealed, s.path_style, s.last_exported_at, s.last_error`
-
 // s3Backlog is the backlog column of a listing, for enrollments aliased s:
 // the organization's events after the cursor (seq order is arrival order).
 const s3Backlog = `(SELECT count(*) FROM events e WHERE e.org_id = s.org_id AND e.seq > s.cursor_seq)`
@@ -76,7 +72,7 @@ func (db *DB) PutS3Enrollment(ctx context.Context, e *aip.S3Enrollment) error {
 // ListS3Enrollments returns the organization's enrollments by bucket, with
 // their status; ENOTFOUND for an unknown organization.
 func (db *DB) ListS3Enrollments(ctx context.Context, orgID string) ([]*aip.S3Enrollment, error) {
-	out, err := db.queryS3Enrollments(ctx, `SELECT `+s3Columns+`, `+s3Backlog+`
+	out, err := db.queryS3Enrollments(ctx, `SELECT `+storeutil.S3Columns+`, `+s3Backlog+`
 		FROM s3_enrollments s WHERE s.org_id = $1 ORDER BY s.bucket`, true, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list S3 enrollments of %s: %w", orgID, err)
@@ -94,7 +90,7 @@ func (db *DB) ListS3Enrollments(ctx context.Context, orgID string) ([]*aip.S3Enr
 // exporter reads its position from ExportState, and counting every
 // organization's events on each pass would cost a scan per enrollment.
 func (db *DB) EnabledS3Enrollments(ctx context.Context) ([]*aip.S3Enrollment, error) {
-	out, err := db.queryS3Enrollments(ctx, `SELECT `+s3Columns+`
+	out, err := db.queryS3Enrollments(ctx, `SELECT `+storeutil.S3Columns+`
 		FROM s3_enrollments s WHERE s.enabled ORDER BY s.org_id, s.bucket`, false)
 	if err != nil {
 		return nil, fmt.Errorf("list enabled S3 enrollments: %w", err)
@@ -119,20 +115,15 @@ func (db *DB) queryS3Enrollments(ctx context.Context, q string, withBacklog bool
 	return out, rows.Err()
 }
 
-// s3NotFound is the error of an absent enrollment.
-func s3NotFound(orgID, bucket string) error {
-	return aip.Errorf(aip.ENOTFOUND, "S3 enrollment %s of organization %s not found.", bucket, orgID)
-}
-
 // DeleteS3Enrollment removes one with its export state and returns it as
 // it was (Backlog included).
 func (db *DB) DeleteS3Enrollment(ctx context.Context, orgID, bucket string) (*aip.S3Enrollment, error) {
 	var out *aip.S3Enrollment
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		e, err := storeutil.ScanS3Enrollment(tx.QueryRowContext(ctx, `SELECT `+s3Columns+`, `+s3Backlog+`
+		e, err := storeutil.ScanS3Enrollment(tx.QueryRowContext(ctx, `SELECT `+storeutil.S3Columns+`, `+s3Backlog+`
 			FROM s3_enrollments s WHERE s.org_id = $1 AND s.bucket = $2 FOR UPDATE`, orgID, bucket), true)
 		if errors.Is(err, sql.ErrNoRows) {
-			return s3NotFound(orgID, bucket)
+			return storeutil.S3NotFound(orgID, bucket)
 		} else if err != nil {
 			return fmt.Errorf("read S3 enrollment %s of %s: %w", bucket, orgID, err)
 		}
@@ -156,7 +147,7 @@ const exportStateSelect = `SELECT cursor_seq, next_object, pending_sequence, pen
 func (db *DB) ExportState(ctx context.Context, orgID, bucket string) (*aip.ExportState, error) {
 	st, err := storeutil.ScanExportState(db.sql.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, s3NotFound(orgID, bucket)
+		return nil, storeutil.S3NotFound(orgID, bucket)
 	} else if err != nil {
 		return nil, fmt.Errorf("read export state of %s of %s: %w", bucket, orgID, err)
 	}
@@ -213,7 +204,7 @@ func (db *DB) EventsAfter(ctx context.Context, orgID string, afterSeq int64, lim
 // row and re-checks them against the committed row, so only one wins.
 // When it changes nothing, the state tells which failed.
 func (db *DB) PlanExportObject(ctx context.Context, orgID, bucket string, o *aip.ExportObject) error {
-	if err := checkExportObject(o); err != nil {
+	if err := storeutil.CheckExportObject(o); err != nil {
 		return err
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
@@ -229,35 +220,12 @@ func (db *DB) PlanExportObject(ctx context.Context, orgID, bucket string, o *aip
 		}
 		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
-			return s3NotFound(orgID, bucket)
+			return storeutil.S3NotFound(orgID, bucket)
 		} else if err != nil {
 			return fmt.Errorf("read export state of %s of %s: %w", bucket, orgID, err)
 		}
-		return planConflict(st, o)
+		return storeutil.PlanConflict(st, o)
 	})
-}
-
-// checkExportObject rejects an object no exporter could have built.
-func checkExportObject(o *aip.ExportObject) error {
-	switch {
-	case o.Key == "":
-		return aip.Errorf(aip.EINVALID, "An export object needs a key.")
-	case o.LastSeq <= o.AfterSeq || o.Events <= 0:
-		return aip.Errorf(aip.EINVALID, "An export object needs events after %d.", o.AfterSeq)
-	}
-	return nil
-}
-
-// planConflict explains why o could not be planned in state st.
-func planConflict(st *aip.ExportState, o *aip.ExportObject) error {
-	switch {
-	case st.Pending != nil:
-		return aip.Errorf(aip.ECONFLICT, "Export object %d is pending.", st.Pending.Sequence)
-	case o.Sequence != st.NextObject:
-		return aip.Errorf(aip.ECONFLICT, "The next export object is %d, not %d.", st.NextObject, o.Sequence)
-	default:
-		return aip.Errorf(aip.ECONFLICT, "The export cursor is at %d, not %d.", st.CursorSeq, o.AfterSeq)
-	}
 }
 
 // CompleteExportObject confirms the pending object uploaded. Completing an
@@ -280,23 +248,12 @@ func (db *DB) CompleteExportObject(ctx context.Context, orgID, bucket string, se
 		}
 		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
-			return s3NotFound(orgID, bucket)
+			return storeutil.S3NotFound(orgID, bucket)
 		} else if err != nil {
 			return fmt.Errorf("read export state of %s of %s: %w", bucket, orgID, err)
 		}
-		return completeConflict(st, sequence)
+		return storeutil.CompleteConflict(st, sequence)
 	})
-}
-
-// completeConflict is CompleteExportObject's answer when sequence is not
-// pending in st: nil when it was completed already.
-func completeConflict(st *aip.ExportState, sequence int64) error {
-	// A pending object always has the sequence NextObject: a lower one
-	// was completed.
-	if sequence < st.NextObject {
-		return nil
-	}
-	return aip.Errorf(aip.ECONFLICT, "Export object %d is not pending.", sequence)
 }
 
 // RecordExportError stores the latest failure of an enrollment.
@@ -310,7 +267,7 @@ func (db *DB) RecordExportError(ctx context.Context, orgID, bucket, msg string) 
 		return fmt.Errorf("record export error of %s of %s: %w", bucket, orgID, err)
 	}
 	if n == 0 {
-		return s3NotFound(orgID, bucket)
+		return storeutil.S3NotFound(orgID, bucket)
 	}
 	return nil
 }

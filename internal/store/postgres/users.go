@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // CreateOrganization stores o, filling ID and CreatedAt when empty.
@@ -59,27 +60,6 @@ func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*aip.Organiz
 	return &o, nil
 }
 
-// userColumns is the column list scanUser expects, for a users table aliased u.
-const userColumns = `u.id, u.email, u.display_name, u.enabled, u.sso_enabled, u.mfa_enabled,
-	u.created_at, u.last_authenticated_at`
-
-// scanUser scans userColumns followed by extra destinations.
-func scanUser(row interface{ Scan(...any) error }, extra ...any) (*aip.User, error) {
-	var (
-		u        aip.User
-		created  int64
-		lastAuth sql.NullInt64
-	)
-	dest := append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Enabled, &u.SSOEnabled, &u.MFAEnabled,
-		&created, &lastAuth}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	u.CreatedAt = fromMillis(created)
-	u.LastAuthenticatedAt = fromNullMillis(lastAuth)
-	return &u, nil
-}
-
 // CreateUser stores u with its sealed API key, filling ID and CreatedAt when
 // empty. A duplicate email (in any case) is ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) error {
@@ -117,8 +97,8 @@ func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) 
 
 // FindUserByID returns ENOTFOUND when there is no such user.
 func (db *DB) FindUserByID(ctx context.Context, id string) (*aip.User, error) {
-	u, err := scanUser(db.sql.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	u, err := storeutil.ScanUser(db.sql.QueryRowContext(ctx,
+		`SELECT `+storeutil.UserColumns+` FROM users u WHERE u.id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "User %s not found.", id)
 	} else if err != nil {
@@ -131,8 +111,8 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*aip.User, error) {
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aip.User, error) {
 	// lower(email) on both sides matches the unique users_email index, so
 	// the lookup is case-insensitive and uses it.
-	u, err := scanUser(db.sql.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users u WHERE lower(u.email) = lower($1)`, email))
+	u, err := storeutil.ScanUser(db.sql.QueryRowContext(ctx,
+		`SELECT `+storeutil.UserColumns+` FROM users u WHERE lower(u.email) = lower($1)`, email))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "No user with email %s.", email)
 	} else if err != nil {
@@ -168,8 +148,8 @@ func (db *DB) FindCredentials(ctx context.Context, userID, orgID string) (*aip.C
 		key  []byte
 		role sql.NullString
 	)
-	u, err := scanUser(db.sql.QueryRowContext(ctx, `
-		SELECT `+userColumns+`, u.api_key_sealed, m.role
+	u, err := storeutil.ScanUser(db.sql.QueryRowContext(ctx, `
+		SELECT `+storeutil.UserColumns+`, u.api_key_sealed, m.role
 		FROM users u
 		LEFT JOIN memberships m ON m.org_id = $1 AND m.user_id = u.id
 		WHERE u.id = $2`, orgID, userID), &key, &role)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // SetPassword stores the user's encoded password hash ("" removes web
@@ -37,8 +38,8 @@ func (db *DB) SetPassword(ctx context.Context, userID, hash string) error {
 func (db *DB) FindPasswordHash(ctx context.Context, email string) (*aip.User, string, error) {
 	var hash sql.NullString
 	// Emails are unique case-insensitively through the lower(email) index.
-	u, err := scanUser(db.sql.QueryRowContext(ctx,
-		`SELECT `+userColumns+`, u.password_hash FROM users u WHERE lower(u.email) = lower($1)`, email), &hash)
+	u, err := storeutil.ScanUser(db.sql.QueryRowContext(ctx,
+		`SELECT `+storeutil.UserColumns+`, u.password_hash FROM users u WHERE lower(u.email) = lower($1)`, email), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", aip.Errorf(aip.ENOTFOUND, "No user with email %s.", email)
 	} else if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // PutMember adds userID to orgID with role, or changes the role of an
@@ -44,32 +45,10 @@ func (db *DB) missingOrgOrUser(ctx context.Context, orgID, userID string) error 
 	return aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID)
 }
 
-// memberQuery selects the columns scanMember expects.
-const memberQuery = `
-	SELECT u.id, u.display_name, u.email, u.last_authenticated_at, m.role,
-	       u.sso_enabled, u.mfa_enabled, u.enabled
-	FROM memberships m
-	JOIN users u ON u.id = m.user_id`
-
-func scanMember(row interface{ Scan(...any) error }) (*aip.Member, error) {
-	var (
-		m        aip.Member
-		lastAuth sql.NullInt64
-		role     string
-	)
-	if err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &lastAuth, &role,
-		&m.SSOEnabled, &m.MFAEnabled, &m.UserEnabled); err != nil {
-		return nil, err
-	}
-	m.LastAuthenticatedAt = lastAuth.Int64 // 0 when never authenticated
-	m.Role = aip.Role(role)
-	return &m, nil
-}
-
 // FindMember returns one member of orgID; ENOTFOUND when userID is not one.
 func (db *DB) FindMember(ctx context.Context, orgID, userID string) (*aip.Member, error) {
-	m, err := scanMember(db.read.QueryRowContext(ctx,
-		memberQuery+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
+	m, err := storeutil.ScanMember(db.read.QueryRowContext(ctx,
+		storeutil.MemberQuery+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
 	} else if err != nil {
@@ -81,7 +60,7 @@ func (db *DB) FindMember(ctx context.Context, orgID, userID string) (*aip.Member
 // ListMembers returns every member of orgID ordered by email
 // (case-insensitively); with enabledOnly, only members whose user is enabled.
 func (db *DB) ListMembers(ctx context.Context, orgID string, enabledOnly bool) ([]*aip.Member, error) {
-	q := memberQuery + ` WHERE m.org_id = ?`
+	q := storeutil.MemberQuery + ` WHERE m.org_id = ?`
 	if enabledOnly {
 		q += ` AND u.enabled = 1`
 	}
@@ -93,7 +72,7 @@ func (db *DB) ListMembers(ctx context.Context, orgID string, enabledOnly bool) (
 	defer rows.Close()
 	var out []*aip.Member
 	for rows.Next() {
-		m, err := scanMember(rows)
+		m, err := storeutil.ScanMember(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list members of organization %s: %w", orgID, err)
 		}
