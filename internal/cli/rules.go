@@ -108,11 +108,7 @@ func newRulesetsShowCommand(a *app) *cobra.Command {
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -180,11 +176,7 @@ func newRulesetsUpdateCommand(a *app) *cobra.Command {
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -207,11 +199,7 @@ func newRulesetsDeleteCommand(a *app) *cobra.Command {
 		Example: "  aip rulesets delete RULESET_ID\n  aip rulesets delete \"Old rules\"",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -287,11 +275,7 @@ func newRulesListCommand(a *app) *cobra.Command {
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -314,11 +298,7 @@ func newRulesShowCommand(a *app) *cobra.Command {
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -360,11 +340,7 @@ tag filter afterwards. The server's validation messages are printed as is.
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -405,11 +381,7 @@ replaces the tag filter too.
 			if _, err := a.output(); err != nil {
 				return err
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -436,11 +408,7 @@ func newRulesDeleteCommand(a *app) *cobra.Command {
 		Example: "  aip rules delete RULESET_ID RULE_ID",
 		Args:    exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			id, err := resolveRuleset(cmd.Context(), c, args[0])
+			c, id, err := a.rulesetClient(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -724,6 +692,20 @@ func jsonValue(v any) (any, error) {
 	default:
 		return v, nil
 	}
+}
+
+// rulesetClient returns the API client and the id of the ruleset arg
+// names, for the commands that act on one ruleset.
+func (a *app) rulesetClient(ctx context.Context, arg string) (*client.Client, string, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := resolveRuleset(ctx, c, arg)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, id, nil
 }
 
 // resolveRuleset returns the id of the ruleset named by arg: arg itself
