@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // CreateWebhook stores w, filling ID when empty and CreatedAt.
@@ -55,30 +56,18 @@ func (db *DB) CreateWebhook(ctx context.Context, w *aip.Webhook) error {
 // ListWebhooks returns orgID's webhooks, oldest first.
 func (db *DB) ListWebhooks(ctx context.Context, orgID string) ([]*aip.Webhook, error) {
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, org_id, url, secret_sealed, created_at, last_state, last_status, last_at, last_error
-		 FROM webhooks WHERE org_id = ? ORDER BY created_at, id`, orgID)
+		`SELECT `+storeutil.WebhookColumns+` FROM webhooks WHERE org_id = ? ORDER BY created_at, id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
 	}
 	defer rows.Close()
 	var out []*aip.Webhook
 	for rows.Next() {
-		var (
-			w       aip.Webhook
-			created int64
-			state   sql.NullString
-			status  sql.NullInt64
-			at      sql.NullInt64
-			errText sql.NullString
-		)
-		if err := rows.Scan(&w.ID, &w.OrgID, &w.URL, &w.SecretSealed, &created, &state, &status, &at, &errText); err != nil {
+		w, err := storeutil.ScanWebhook(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan webhook: %w", err)
 		}
-		w.CreatedAt = fromMillis(created)
-		if state.Valid {
-			w.LastDelivery = &aip.DeliveryStatus{State: state.String, Status: int(status.Int64), At: fromNullMillis(at), Error: errText.String}
-		}
-		out = append(out, &w)
+		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
