@@ -22,19 +22,10 @@ type affectedCache struct {
 	idx *storeutil.AffectedIndex
 }
 
-// advisoryGeneration reads the advisory database's generation.
-func (db *DB) advisoryGeneration(ctx context.Context) (int64, error) {
-	var g int64
-	if err := db.sql.QueryRowContext(ctx, `SELECT generation FROM vulndb_state WHERE id = 1`).Scan(&g); err != nil {
-		return 0, fmt.Errorf("read advisory generation: %w", err)
-	}
-	return g, nil
-}
-
 // affected returns the current in-memory package index, rebuilding it
 // when an import (on any node) changed the database since it was built.
 func (db *DB) affected(ctx context.Context) (*storeutil.AffectedIndex, error) {
-	g, err := db.advisoryGeneration(ctx)
+	g, err := db.AdvisoryGeneration(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -8,65 +8,9 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
-
-// CreateDeployKey stores k, filling ID and CreatedAt when empty.
-// ENOTFOUND when the organization is unknown, ECONFLICT for a key hash
-// that is already stored (the UNIQUE key_hash constraint decides, so two
-// nodes storing the same hash at once cannot both succeed).
-func (db *DB) CreateDeployKey(ctx context.Context, k *aip.DeployKey) error {
-	if len(k.KeyHash) == 0 {
-		return aip.Errorf(aip.EINVALID, "A deploy key needs a key hash.")
-	}
-	if k.ID == "" {
-		k.ID = aip.NewUUID()
-	}
-	if k.CreatedAt.IsZero() {
-		k.CreatedAt = now()
-	}
-	k.CreatedAt = normalize(k.CreatedAt)
-	_, err := db.sql.ExecContext(ctx,
-		`INSERT INTO deploy_keys (id, org_id, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
-		k.ID, k.OrgID, k.KeyHash, toMillis(k.CreatedAt))
-	switch {
-	case isForeignKey(err):
-		return aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", k.OrgID)
-	case isUnique(err):
-		return aip.Errorf(aip.ECONFLICT, "This deploy key already exists.")
-	case err != nil:
-		return fmt.Errorf("create deploy key of organization %s: %w", k.OrgID, err)
-	}
-	return nil
-}
-
-// FindDeployKey returns the deploy key whose KeyHash equals keyHash;
-// ENOTFOUND when there is none.
-func (db *DB) FindDeployKey(ctx context.Context, keyHash []byte) (*aip.DeployKey, error) {
-	var (
-		k       aip.DeployKey
-		created int64
-	)
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT id, org_id, key_hash, created_at FROM deploy_keys WHERE key_hash = $1`, keyHash,
-	).Scan(&k.ID, &k.OrgID, &k.KeyHash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Deploy key not found.")
-	} else if err != nil {
-		return nil, fmt.Errorf("find deploy key: %w", err)
-	}
-	k.CreatedAt = fromMillis(created)
-	return &k, nil
-}
-
-// DeleteDeployKey removes a deploy key of orgID; ENOTFOUND when absent.
-func (db *DB) DeleteDeployKey(ctx context.Context, orgID, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM deploy_keys WHERE org_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete deploy key %s: %w", id, err)
-	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Deploy key %s not found.", id))
-}
 
 // CreateAgent enrolls a with its sealed key and rulesets in one transaction.
 func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, rulesetIDs []string) error {
@@ -212,20 +156,6 @@ func (db *DB) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, 
 	return out, nil
 }
 
-// FindAgentCredentials returns the sealed key of a working agent.
-func (db *DB) FindAgentCredentials(ctx context.Context, agentID string) (*aip.AgentCredentials, error) {
-	c := aip.AgentCredentials{AgentID: agentID}
-	err := db.sql.QueryRowContext(ctx, `
-		SELECT org_id, key_sealed FROM agents
-		WHERE id = $1 AND revoked_at IS NULL AND key_sealed IS NOT NULL`, agentID).Scan(&c.OrgID, &c.SealedKey)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID)
-	} else if err != nil {
-		return nil, fmt.Errorf("find credentials of agent %s: %w", agentID, err)
-	}
-	return &c, nil
-}
-
 // RecordHeartbeat replaces the host details of a working agent and moves
 // its LastReportedAt forward to at. GREATEST inside the one UPDATE keeps
 // the time from moving back when two nodes record heartbeats at once.
@@ -245,16 +175,5 @@ func (db *DB) RecordHeartbeat(ctx context.Context, orgID, agentID string, h aip.
 	if err != nil {
 		return fmt.Errorf("record heartbeat of agent %s: %w", agentID, err)
 	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
-}
-
-// RevokeAgent destroys the agent's key; the first revocation time stays.
-func (db *DB) RevokeAgent(ctx context.Context, orgID, agentID string) error {
-	res, err := db.sql.ExecContext(ctx, `
-		UPDATE agents SET revoked_at = coalesce(revoked_at, $1), key_sealed = NULL
-		WHERE org_id = $2 AND id = $3`, toMillis(now()), orgID, agentID)
-	if err != nil {
-		return fmt.Errorf("revoke agent %s: %w", agentID, err)
-	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
+	return sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
 }

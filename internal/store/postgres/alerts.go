@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
@@ -114,7 +115,7 @@ func linkEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, events [
 	if err != nil {
 		return 0, fmt.Errorf("count events of alert %s: %w", alertID, err)
 	}
-	if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)); err != nil {
+	if err := sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", alertID)); err != nil {
 		return 0, err
 	}
 	return added, nil
@@ -148,17 +149,6 @@ func addAlertEvents(ctx context.Context, tx *sql.Tx, orgID, alertID string, even
 		return 0, fmt.Errorf("lock alert %s: %w", alertID, err)
 	}
 	return linkEvents(ctx, tx, orgID, alertID, events, lastEventAt)
-}
-
-// FindAlert returns one alert.
-func (db *DB) FindAlert(ctx context.Context, orgID, id string) (*aip.Alert, error) {
-	a, err := storeutil.ScanAlert(db.sql.QueryRowContext(ctx, `SELECT `+storeutil.AlertColumns+` FROM alerts WHERE org_id = $1 AND id = $2`, orgID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Alert %s not found.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("find alert %s: %w", id, err)
-	}
-	return a, nil
 }
 
 // ListAlerts returns at most f.Limit alerts ordered by (CreatedAt, ID)

@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 )
 
 // The queries below spell the pending status as the literal 'pending' (the
@@ -74,34 +74,6 @@ func (db *DB) CreateInvite(ctx context.Context, inv *aip.Invite) error {
 	return nil
 }
 
-// FindPendingInvite returns the pending invite whose TokenHash equals
-// tokenHash; ENOTFOUND when there is none (accepted, replaced or unknown).
-// Expiry is the caller's decision: the invite is returned with ExpiresAt.
-func (db *DB) FindPendingInvite(ctx context.Context, tokenHash []byte) (*aip.Invite, error) {
-	var (
-		inv              aip.Invite
-		role             string
-		created, expires int64
-	)
-	err := db.sql.QueryRowContext(ctx, `
-		SELECT id, org_id, email, role, status, invited_by, token_hash, created_at, expires_at
-		FROM invites
-		WHERE token_hash = $1 AND status = 'pending'
-		ORDER BY created_at DESC, id DESC
-		LIMIT 1`, tokenHash,
-	).Scan(&inv.ID, &inv.OrgID, &inv.Email, &role, &inv.Status, &inv.InvitedBy, &inv.TokenHash,
-		&created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Invite not found or no longer valid.")
-	} else if err != nil {
-		return nil, fmt.Errorf("find pending invite: %w", err)
-	}
-	inv.Role = aip.Role(role)
-	inv.CreatedAt = fromMillis(created)
-	inv.ExpiresAt = fromMillis(expires)
-	return &inv, nil
-}
-
 // AcceptInvite marks a pending invite accepted, so its link works once;
 // ENOTFOUND when it is no longer pending. Of two nodes accepting at once,
 // the second UPDATE waits for the first's row lock, re-checks the status
@@ -113,5 +85,5 @@ func (db *DB) AcceptInvite(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("accept invite %s: %w", id, err)
 	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Invite not found or no longer valid."))
+	return sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Invite not found or no longer valid."))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
@@ -63,18 +64,6 @@ func (db *DB) missingOrgOrUser(ctx context.Context, orgID, userID string) error 
 		return err
 	}
 	return aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID)
-}
-
-// FindMember returns one member of orgID; ENOTFOUND when userID is not one.
-func (db *DB) FindMember(ctx context.Context, orgID, userID string) (*aip.Member, error) {
-	m, err := storeutil.ScanMember(db.sql.QueryRowContext(ctx,
-		storeutil.MemberQuery+` WHERE m.org_id = $1 AND m.user_id = $2`, orgID, userID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
-	} else if err != nil {
-		return nil, fmt.Errorf("find member %s of organization %s: %w", userID, orgID, err)
-	}
-	return m, nil
 }
 
 // ListMembers returns every member of orgID ordered by email
@@ -139,7 +128,7 @@ func (db *DB) RemoveMember(ctx context.Context, orgID, userID string) error {
 		if err != nil {
 			return err
 		}
-		return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID))
+		return sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID))
 	})
 	var ae *aip.Error
 	if errors.As(err, &ae) {
@@ -148,15 +137,4 @@ func (db *DB) RemoveMember(ctx context.Context, orgID, userID string) error {
 		return fmt.Errorf("remove member %s of organization %s: %w", userID, orgID, err)
 	}
 	return nil
-}
-
-// CountOwners returns how many owners orgID has (0 for an unknown org).
-func (db *DB) CountOwners(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT count(*) FROM memberships WHERE org_id = $1 AND role = 'owner'`, orgID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count owners of organization %s: %w", orgID, err)
-	}
-	return n, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
@@ -32,6 +33,9 @@ var migrations embed.FS
 
 // DB is an aip.Store backed by PostgreSQL.
 type DB struct {
+	// Core holds the methods both stores share, run on sql with ?
+	// placeholders rebound.
+	sqlcore.Core
 	sql *sql.DB
 	// aff is this node's copy of the advisory package index (AffectedFor),
 	// rebuilt when vulndb_state.generation moved.
@@ -63,7 +67,10 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		_ = pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &DB{sql: pool}, nil
+	return &DB{
+		Core: sqlcore.New(pool, pool, sqlcore.Dialect{Rebind: rebind, IsUnique: isUnique, IsForeignKey: isForeignKey}),
+		sql:  pool,
+	}, nil
 }
 
 // migrate applies the embedded migrations under a session-level advisory
@@ -145,18 +152,6 @@ func isUnique(err error) bool { return pgCode(err) == "23505" }
 
 // isForeignKey reports whether err is a foreign key violation.
 func isForeignKey(err error) bool { return pgCode(err) == "23503" }
-
-// wantOneRow returns notFound when res changed no row.
-func wantOneRow(res sql.Result, notFound error) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("rows affected: %w", err)
-	}
-	if n == 0 {
-		return notFound
-	}
-	return nil
-}
 
 // orgExists returns ENOTFOUND unless the organization exists.
 func orgExists(ctx context.Context, q interface {

@@ -72,7 +72,7 @@ func (db *DB) PutS3Enrollment(ctx context.Context, e *aip.S3Enrollment) error {
 // ListS3Enrollments returns the organization's enrollments by bucket, with
 // their status; ENOTFOUND for an unknown organization.
 func (db *DB) ListS3Enrollments(ctx context.Context, orgID string) ([]*aip.S3Enrollment, error) {
-	out, err := db.queryS3Enrollments(ctx, `SELECT `+storeutil.S3Columns+`, `+s3Backlog+`
+	out, err := db.QueryS3Enrollments(ctx, `SELECT `+storeutil.S3Columns+`, `+s3Backlog+`
 		FROM s3_enrollments s WHERE s.org_id = $1 ORDER BY s.bucket`, true, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list S3 enrollments of %s: %w", orgID, err)
@@ -83,36 +83,6 @@ func (db *DB) ListS3Enrollments(ctx context.Context, orgID string) ([]*aip.S3Enr
 		}
 	}
 	return out, nil
-}
-
-// EnabledS3Enrollments lists every enabled enrollment of every
-// organization by organization and bucket. Backlog is left zero: the
-// exporter reads its position from ExportState, and counting every
-// organization's events on each pass would cost a scan per enrollment.
-func (db *DB) EnabledS3Enrollments(ctx context.Context) ([]*aip.S3Enrollment, error) {
-	out, err := db.queryS3Enrollments(ctx, `SELECT `+storeutil.S3Columns+`
-		FROM s3_enrollments s WHERE s.enabled ORDER BY s.org_id, s.bucket`, false)
-	if err != nil {
-		return nil, fmt.Errorf("list enabled S3 enrollments: %w", err)
-	}
-	return out, nil
-}
-
-func (db *DB) queryS3Enrollments(ctx context.Context, q string, withBacklog bool, args ...any) ([]*aip.S3Enrollment, error) {
-	rows, err := db.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*aip.S3Enrollment
-	for rows.Next() {
-		e, err := storeutil.ScanS3Enrollment(rows, withBacklog)
-		if err != nil {
-			return nil, fmt.Errorf("scan S3 enrollment: %w", err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // DeleteS3Enrollment removes one with its export state and returns it as
@@ -137,21 +107,6 @@ func (db *DB) DeleteS3Enrollment(ctx context.Context, orgID, bucket string) (*ai
 		return nil, err
 	}
 	return out, nil
-}
-
-// exportStateSelect is what storeutil.ScanExportState reads.
-const exportStateSelect = `SELECT cursor_seq, next_object, pending_sequence, pending_key, pending_after, pending_last, pending_events
-	FROM s3_enrollments WHERE org_id = $1 AND bucket = $2`
-
-// ExportState reads an enrollment's export state; ENOTFOUND when absent.
-func (db *DB) ExportState(ctx context.Context, orgID, bucket string) (*aip.ExportState, error) {
-	st, err := storeutil.ScanExportState(db.sql.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, storeutil.S3NotFound(orgID, bucket)
-	} else if err != nil {
-		return nil, fmt.Errorf("read export state of %s of %s: %w", bucket, orgID, err)
-	}
-	return st, nil
 }
 
 // EventsAfter returns at most limit events of orgID with a seq above
@@ -218,7 +173,7 @@ func (db *DB) PlanExportObject(ctx context.Context, orgID, bucket string, o *aip
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
+		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, rebind(storeutil.ExportStateSelect), orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
 			return storeutil.S3NotFound(orgID, bucket)
 		} else if err != nil {
@@ -246,7 +201,7 @@ func (db *DB) CompleteExportObject(ctx context.Context, orgID, bucket string, se
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, exportStateSelect, orgID, bucket))
+		st, err := storeutil.ScanExportState(tx.QueryRowContext(ctx, rebind(storeutil.ExportStateSelect), orgID, bucket))
 		if errors.Is(err, sql.ErrNoRows) {
 			return storeutil.S3NotFound(orgID, bucket)
 		} else if err != nil {
@@ -254,20 +209,4 @@ func (db *DB) CompleteExportObject(ctx context.Context, orgID, bucket string, se
 		}
 		return storeutil.CompleteConflict(st, sequence)
 	})
-}
-
-// RecordExportError stores the latest failure of an enrollment.
-func (db *DB) RecordExportError(ctx context.Context, orgID, bucket, msg string) error {
-	res, err := db.sql.ExecContext(ctx, `UPDATE s3_enrollments SET last_error = $1 WHERE org_id = $2 AND bucket = $3`, msg, orgID, bucket)
-	if err != nil {
-		return fmt.Errorf("record export error of %s of %s: %w", bucket, orgID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("record export error of %s of %s: %w", bucket, orgID, err)
-	}
-	if n == 0 {
-		return storeutil.S3NotFound(orgID, bucket)
-	}
-	return nil
 }

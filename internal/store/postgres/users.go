@@ -10,55 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
-
-// CreateOrganization stores o, filling ID and CreatedAt when empty.
-func (db *DB) CreateOrganization(ctx context.Context, o *aip.Organization) error {
-	if o.ID == "" {
-		o.ID = aip.NewID24()
-	}
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = now()
-	}
-	o.CreatedAt = normalize(o.CreatedAt)
-	_, err := db.sql.ExecContext(ctx,
-		`INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)`,
-		o.ID, o.Name, toMillis(o.CreatedAt))
-	if isUnique(err) {
-		return aip.Errorf(aip.ECONFLICT, "Organization %s already exists.", o.ID)
-	} else if err != nil {
-		return fmt.Errorf("create organization %s: %w", o.ID, err)
-	}
-	return nil
-}
-
-// CountOrganizations counts the organizations.
-func (db *DB) CountOrganizations(ctx context.Context) (int, error) {
-	var n int
-	if err := db.sql.QueryRowContext(ctx, `SELECT count(*) FROM organizations`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count organizations: %w", err)
-	}
-	return n, nil
-}
-
-// FindOrganizationByID returns ENOTFOUND when there is no such organization.
-func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*aip.Organization, error) {
-	var (
-		o       aip.Organization
-		created int64
-	)
-	err := db.sql.QueryRowContext(ctx,
-		`SELECT id, name, created_at FROM organizations WHERE id = $1`, id,
-	).Scan(&o.ID, &o.Name, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("find organization %s: %w", id, err)
-	}
-	o.CreatedAt = fromMillis(created)
-	return &o, nil
-}
 
 // CreateUser stores u with its sealed API key, filling ID and CreatedAt when
 // empty. A duplicate email (in any case) is ECONFLICT.
@@ -95,18 +49,6 @@ func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) 
 	return nil
 }
 
-// FindUserByID returns ENOTFOUND when there is no such user.
-func (db *DB) FindUserByID(ctx context.Context, id string) (*aip.User, error) {
-	u, err := storeutil.ScanUser(db.sql.QueryRowContext(ctx,
-		`SELECT `+storeutil.UserColumns+` FROM users u WHERE u.id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "User %s not found.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("find user %s: %w", id, err)
-	}
-	return u, nil
-}
-
 // FindUserByEmail matches case-insensitively; ENOTFOUND when absent.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (*aip.User, error) {
 	// lower(email) on both sides matches the unique users_email index, so
@@ -130,7 +72,7 @@ func (db *DB) SetAPIKey(ctx context.Context, userID string, encryptedKey []byte)
 	if err != nil {
 		return fmt.Errorf("set api key of user %s: %w", userID, err)
 	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID))
+	return sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID))
 }
 
 // FindCredentials returns the user, its sealed key and its role in orgID in

@@ -3,12 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aipsec/aip"
-	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
 // CreateWebhook stores w, filling ID when empty and CreatedAt. EINVALID
@@ -58,38 +56,6 @@ func (db *DB) CreateWebhook(ctx context.Context, w *aip.Webhook) error {
 		}
 		return nil
 	})
-}
-
-// ListWebhooks returns orgID's webhooks, oldest first.
-func (db *DB) ListWebhooks(ctx context.Context, orgID string) ([]*aip.Webhook, error) {
-	rows, err := db.sql.QueryContext(ctx,
-		`SELECT `+storeutil.WebhookColumns+` FROM webhooks WHERE org_id = $1 ORDER BY created_at, id`, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
-	}
-	defer rows.Close()
-	var out []*aip.Webhook
-	for rows.Next() {
-		w, err := storeutil.ScanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan webhook: %w", err)
-		}
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list webhooks of %s: %w", orgID, err)
-	}
-	return out, nil
-}
-
-// DeleteWebhook removes a webhook of orgID; its deliveries go with it
-// (ON DELETE CASCADE).
-func (db *DB) DeleteWebhook(ctx context.Context, orgID, id string) error {
-	res, err := db.sql.ExecContext(ctx, `DELETE FROM webhooks WHERE org_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete webhook %s: %w", id, err)
-	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Webhook %s not found.", id))
 }
 
 // EnqueueDeliveries queues body for every webhook of orgID in one
@@ -175,36 +141,4 @@ func (db *DB) LeaseDueDeliveries(ctx context.Context, at time.Time, limit int, l
 		return nil, fmt.Errorf("lease due deliveries: %w", err)
 	}
 	return out, nil
-}
-
-// RecordDeliveryAttempt updates the delivery and its webhook's last
-// status in one transaction.
-func (db *DB) RecordDeliveryAttempt(ctx context.Context, id string, a aip.DeliveryAttempt) error {
-	switch a.State {
-	case aip.DeliveryPending, aip.DeliveryDelivered, aip.DeliveryAbandoned:
-	default:
-		return aip.Errorf(aip.EINVALID, "Invalid delivery state %q.", a.State)
-	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var webhookID string
-		err := tx.QueryRowContext(ctx,
-			`UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1, next_at = $2, last_status = $3, last_error = $4
-			 WHERE id = $5 RETURNING webhook_id`,
-			a.State, toMillis(a.Next), a.Status, a.Error, id).Scan(&webhookID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return aip.Errorf(aip.ENOTFOUND, "Delivery %s not found.", id)
-		} else if err != nil {
-			return fmt.Errorf("update delivery: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE webhooks SET last_state = $1, last_status = $2, last_at = $3, last_error = $4 WHERE id = $5`,
-			a.State, a.Status, toMillis(a.At), a.Error, webhookID); err != nil {
-			return fmt.Errorf("update webhook %s: %w", webhookID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record attempt of delivery %s: %w", id, err)
-	}
-	return nil
 }

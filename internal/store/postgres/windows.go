@@ -139,26 +139,6 @@ func listAlertWindows(ctx context.Context, q querier, orgID string, since time.T
 	return out, nil
 }
 
-// DeleteExpiredAlertWindows deletes at most limit windows that ended
-// before cutoff.
-func (db *DB) DeleteExpiredAlertWindows(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
-	}
-	res, err := db.sql.ExecContext(ctx, `
-		DELETE FROM alert_windows WHERE (org_id, agg_key) IN (
-			SELECT org_id, agg_key FROM alert_windows WHERE window_end < $1 ORDER BY window_end LIMIT $2)`,
-		ceilMillis(cutoff), limit)
-	if err != nil {
-		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
-	}
-	return int(n), nil
-}
-
 // lockEvaluation takes the organization's evaluation lock for the rest of
 // tx. The transaction-scoped advisory lock serializes the evaluations of
 // one organization across nodes, as SQLite's single writer does, so that a

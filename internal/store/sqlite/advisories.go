@@ -20,19 +20,10 @@ func encodeRanges(rs []aip.VersionRange) string { return storeutil.EncodeRanges(
 // decodeRanges is the inverse of encodeRanges.
 func decodeRanges(s string) []aip.VersionRange { return storeutil.DecodeRanges(s) }
 
-// advisoryGeneration reads the advisory database's generation.
-func (db *DB) advisoryGeneration(ctx context.Context) (int64, error) {
-	var g int64
-	if err := db.read.QueryRowContext(ctx, `SELECT generation FROM vulndb_state WHERE id = 1`).Scan(&g); err != nil {
-		return 0, fmt.Errorf("read advisory generation: %w", err)
-	}
-	return g, nil
-}
-
 // affected returns the current in-memory package index, rebuilding it
 // when an import (in any process) changed the database since it was built.
 func (db *DB) affected(ctx context.Context) (*storeutil.AffectedIndex, error) {
-	g, err := db.advisoryGeneration(ctx)
+	g, err := db.AdvisoryGeneration(ctx)
 	if err != nil {
 		return nil, err
 	}

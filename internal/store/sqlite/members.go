@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/aipsec/aip"
@@ -45,18 +43,6 @@ func (db *DB) missingOrgOrUser(ctx context.Context, orgID, userID string) error 
 	return aip.Errorf(aip.ENOTFOUND, "User %s not found.", userID)
 }
 
-// FindMember returns one member of orgID; ENOTFOUND when userID is not one.
-func (db *DB) FindMember(ctx context.Context, orgID, userID string) (*aip.Member, error) {
-	m, err := storeutil.ScanMember(db.read.QueryRowContext(ctx,
-		storeutil.MemberQuery+` WHERE m.org_id = ? AND m.user_id = ?`, orgID, userID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
-	} else if err != nil {
-		return nil, fmt.Errorf("find member %s of organization %s: %w", userID, orgID, err)
-	}
-	return m, nil
-}
-
 // ListMembers returns every member of orgID ordered by email
 // (case-insensitively); with enabledOnly, only members whose user is enabled.
 func (db *DB) ListMembers(ctx context.Context, orgID string, enabledOnly bool) ([]*aip.Member, error) {
@@ -95,15 +81,4 @@ func (db *DB) RemoveMember(ctx context.Context, orgID, userID string) error {
 	return requireRow(res, func() error {
 		return aip.Errorf(aip.ENOTFOUND, "User %s is not a member of this organization.", userID)
 	})
-}
-
-// CountOwners returns how many owners orgID has (0 for an unknown org).
-func (db *DB) CountOwners(ctx context.Context, orgID string) (int, error) {
-	var n int
-	err := db.read.QueryRowContext(ctx,
-		`SELECT count(*) FROM memberships WHERE org_id = ? AND role = 'owner'`, orgID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count owners of organization %s: %w", orgID, err)
-	}
-	return n, nil
 }

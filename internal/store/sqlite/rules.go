@@ -3,12 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
@@ -86,7 +86,7 @@ func moveRules(ctx context.Context, tx *sql.Tx, orgID, rulesetID string, ruleIDs
 		if err != nil {
 			return fmt.Errorf("move rule %s: %w", id, err)
 		}
-		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id)); err != nil {
+		if err := sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id)); err != nil {
 			return err
 		}
 	}
@@ -229,7 +229,7 @@ func (db *DB) UpdateRuleset(ctx context.Context, rs *aip.Ruleset) error {
 		if err != nil {
 			return rulesetWriteError(err, rs)
 		}
-		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", rs.ID)); err != nil {
+		if err := sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", rs.ID)); err != nil {
 			return err
 		}
 		if err := moveRules(ctx, tx, rs.OrgID, rs.ID, rs.Rules, at); err != nil {
@@ -265,7 +265,7 @@ func (db *DB) DeleteRuleset(ctx context.Context, orgID, id string) ([]string, er
 		if err != nil {
 			return fmt.Errorf("delete ruleset %s: %w", id, err)
 		}
-		return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id))
+		return sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Ruleset %s not found.", id))
 	})
 	if err != nil {
 		return nil, err
@@ -377,7 +377,7 @@ func (db *DB) UpdateRule(ctx context.Context, r *aip.Rule) error {
 		if err != nil {
 			return fmt.Errorf("update rule %s: %w", r.ID, err)
 		}
-		if err := wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", r.ID)); err != nil {
+		if err := sqlcore.WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", r.ID)); err != nil {
 			return err
 		}
 		got, err := findRule(ctx, tx, r.OrgID, r.RulesetID, r.ID)
@@ -387,47 +387,4 @@ func (db *DB) UpdateRule(ctx context.Context, r *aip.Rule) error {
 		*r = *got
 		return nil
 	})
-}
-
-// DeleteRule deletes a rule and its tags.
-func (db *DB) DeleteRule(ctx context.Context, orgID, rulesetID, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM rules WHERE org_id = ? AND ruleset_id = ? AND id = ?`,
-		orgID, rulesetID, id)
-	if err != nil {
-		return fmt.Errorf("delete rule %s: %w", id, err)
-	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", id))
-}
-
-// FindRuleTags returns a rule's tags, empty lists when none were set.
-func (db *DB) FindRuleTags(ctx context.Context, orgID, ruleID string) (*aip.TagSet, error) {
-	var tags sql.NullString
-	err := db.read.QueryRowContext(ctx, `SELECT tags FROM rules WHERE org_id = ? AND id = ?`, orgID, ruleID).Scan(&tags)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", ruleID)
-	} else if err != nil {
-		return nil, fmt.Errorf("find tags of rule %s: %w", ruleID, err)
-	}
-	var ts aip.TagSet
-	if tags.Valid {
-		if err := json.Unmarshal([]byte(tags.String), &ts); err != nil {
-			return nil, fmt.Errorf("decode tags of rule %s: %w", ruleID, err)
-		}
-	}
-	ts.Inclusion, ts.Exclusion = storeutil.NonNil(ts.Inclusion), storeutil.NonNil(ts.Exclusion)
-	return &ts, nil
-}
-
-// SetRuleTags replaces a rule's tags.
-func (db *DB) SetRuleTags(ctx context.Context, orgID, ruleID string, tags aip.TagSet) error {
-	tags.Inclusion, tags.Exclusion = storeutil.NonNil(tags.Inclusion), storeutil.NonNil(tags.Exclusion)
-	b, err := json.Marshal(tags)
-	if err != nil {
-		return fmt.Errorf("encode tags of rule %s: %w", ruleID, err)
-	}
-	res, err := db.write.ExecContext(ctx, `UPDATE rules SET tags = ? WHERE org_id = ? AND id = ?`, string(b), orgID, ruleID)
-	if err != nil {
-		return fmt.Errorf("set tags of rule %s: %w", ruleID, err)
-	}
-	return wantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Rule %s not found.", ruleID))
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aipsec/aip"
+	"github.com/aipsec/aip/internal/store/sqlcore"
 	"github.com/aipsec/aip/internal/store/storeutil"
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -40,6 +41,9 @@ var migrations embed.FS
 
 // DB is an aip.Store backed by one SQLite file.
 type DB struct {
+	// Core holds the methods both stores share; it reads through read and
+	// writes through write.
+	sqlcore.Core
 	read  *sql.DB
 	write *sql.DB
 
@@ -113,6 +117,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
 	db.read = read
+	db.Core = sqlcore.New(read, write, sqlcore.Dialect{IsUnique: isUnique, IsForeignKey: isForeignKey})
 
 	gen, err := openCredGen(abs)
 	if err != nil {

@@ -12,53 +12,6 @@ import (
 	"github.com/aipsec/aip/internal/store/storeutil"
 )
 
-// CreateOrganization stores o, filling ID and CreatedAt when empty.
-func (db *DB) CreateOrganization(ctx context.Context, o *aip.Organization) error {
-	if o.ID == "" {
-		o.ID = aip.NewID24()
-	}
-	if o.CreatedAt.IsZero() {
-		o.CreatedAt = now()
-	}
-	o.CreatedAt = normalize(o.CreatedAt)
-	_, err := db.write.ExecContext(ctx,
-		`INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)`,
-		o.ID, o.Name, toMillis(o.CreatedAt))
-	if isUnique(err) {
-		return aip.Errorf(aip.ECONFLICT, "Organization %s already exists.", o.ID)
-	} else if err != nil {
-		return fmt.Errorf("create organization %s: %w", o.ID, err)
-	}
-	return nil
-}
-
-// CountOrganizations counts the organizations.
-func (db *DB) CountOrganizations(ctx context.Context) (int, error) {
-	var n int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM organizations`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count organizations: %w", err)
-	}
-	return n, nil
-}
-
-// FindOrganizationByID returns ENOTFOUND when there is no such organization.
-func (db *DB) FindOrganizationByID(ctx context.Context, id string) (*aip.Organization, error) {
-	var (
-		o       aip.Organization
-		created int64
-	)
-	err := db.read.QueryRowContext(ctx,
-		`SELECT id, name, created_at FROM organizations WHERE id = ?`, id,
-	).Scan(&o.ID, &o.Name, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "Organization %s not found.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("find organization %s: %w", id, err)
-	}
-	o.CreatedAt = fromMillis(created)
-	return &o, nil
-}
-
 // CreateUser stores u with its sealed API key, filling ID and CreatedAt when
 // empty. A duplicate email (in any case) is ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) error {
@@ -94,18 +47,6 @@ func (db *DB) CreateUser(ctx context.Context, u *aip.User, encryptedKey []byte) 
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
 	return nil
-}
-
-// FindUserByID returns ENOTFOUND when there is no such user.
-func (db *DB) FindUserByID(ctx context.Context, id string) (*aip.User, error) {
-	u, err := storeutil.ScanUser(db.read.QueryRowContext(ctx,
-		`SELECT `+storeutil.UserColumns+` FROM users u WHERE u.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, aip.Errorf(aip.ENOTFOUND, "User %s not found.", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("find user %s: %w", id, err)
-	}
-	return u, nil
 }
 
 // FindUserByEmail matches case-insensitively; ENOTFOUND when absent.

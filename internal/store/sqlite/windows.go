@@ -96,26 +96,6 @@ func listAlertWindows(ctx context.Context, q querier, orgID string, since time.T
 	return out, nil
 }
 
-// DeleteExpiredAlertWindows deletes at most limit windows that ended
-// before cutoff.
-func (db *DB) DeleteExpiredAlertWindows(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	if limit <= 0 {
-		return 0, aip.Errorf(aip.EINVALID, "Invalid limit %d: must be positive.", limit)
-	}
-	res, err := db.write.ExecContext(ctx, `
-		DELETE FROM alert_windows WHERE (org_id, agg_key) IN (
-			SELECT org_id, agg_key FROM alert_windows WHERE window_end < ? ORDER BY window_end LIMIT ?)`,
-		ceilMillis(cutoff), limit)
-	if err != nil {
-		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("delete windows ended before %v: %w", cutoff, err)
-	}
-	return int(n), nil
-}
-
 // evalState reads the organization's evaluation counters inside tx (zero
 // before its first evaluation).
 func evalState(ctx context.Context, tx *sql.Tx, orgID string) (*aip.EvalState, error) {

@@ -33,7 +33,7 @@ func ScanS3Enrollment(row Scanner, withBacklog bool) (*aip.S3Enrollment, error) 
 }
 
 // ScanExportState reads an enrollment's export state from the store's
-// exportStateSelect columns; a NULL pending sequence means no object is
+// ExportStateSelect columns; a NULL pending sequence means no object is
 // pending. Errors are returned as is, so that callers can tell
 // sql.ErrNoRows.
 func ScanExportState(row Scanner) (*aip.ExportState, error) {

@@ -47,3 +47,7 @@ func CompleteConflict(st *aip.ExportState, sequence int64) error {
 	}
 	return aip.Errorf(aip.ECONFLICT, "Export object %d is not pending.", sequence)
 }
+
+// ExportStateSelect is what ScanExportState reads, for one enrollment.
+const ExportStateSelect = `SELECT cursor_seq, next_object, pending_sequence, pending_key, pending_after, pending_last, pending_events
+	FROM s3_enrollments WHERE org_id = ? AND bucket = ?`
