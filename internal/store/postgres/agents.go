@@ -14,36 +14,9 @@ import (
 
 // CreateAgent enrolls a with its sealed key and rulesets in one transaction.
 func (db *DB) CreateAgent(ctx context.Context, a *aip.Agent, sealedKey []byte, rulesetIDs []string) error {
-	switch {
-	case a.ID == "":
-		return aip.Errorf(aip.EINVALID, "An agent needs an id before its key is sealed.")
-	case len(sealedKey) == 0:
-		return aip.Errorf(aip.EINVALID, "An agent needs a sealed key.")
-	case !storeutil.ValidAgentType(a.AgentType):
-		return aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", a.AgentType)
-	}
-	host, err := storeutil.EncodeHost(&a.AgentHost)
+	host, err := storeutil.PrepareAgent(a, sealedKey)
 	if err != nil {
 		return err
-	}
-	if a.CreatedAt.IsZero() {
-		a.CreatedAt = aip.Time{Time: now()}
-	}
-	a.CreatedAt.Time = normalize(a.CreatedAt.Time)
-	if a.LastReportedAt.IsZero() {
-		a.LastReportedAt = a.CreatedAt
-	}
-	a.LastReportedAt.Time = normalize(a.LastReportedAt.Time)
-	if a.Name == "" {
-		a.Name = a.Hostname
-	}
-	a.RevokedAt = time.Time{}
-	// As a read would return them: lists encode as [], never null.
-	a.Tags = storeutil.NonNil(a.Tags)
-	a.IPAddresses = aip.IPAddresses{
-		Private:   storeutil.NonNil(a.IPAddresses.Private),
-		LinkLocal: storeutil.NonNil(a.IPAddresses.LinkLocal),
-		Public:    storeutil.NonNil(a.IPAddresses.Public),
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := orgExists(ctx, tx, a.OrgID); err != nil {

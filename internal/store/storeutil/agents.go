@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aipsec/aip"
 )
@@ -88,4 +89,41 @@ func AgentQuery(f aip.AgentFilter) (string, []any) {
 	}
 	args = AppendNewestFirst(&q, args, "created_at", "id", f.Range, f.After, f.Limit)
 	return q.String(), args
+}
+
+// PrepareAgent checks a new agent and normalizes it to what will be
+// stored, returning its encoded host column.
+func PrepareAgent(a *aip.Agent, sealedKey []byte) (string, error) {
+	switch {
+	case a.ID == "":
+		return "", aip.Errorf(aip.EINVALID, "An agent needs an id before its key is sealed.")
+	case len(sealedKey) == 0:
+		return "", aip.Errorf(aip.EINVALID, "An agent needs a sealed key.")
+	case !ValidAgentType(a.AgentType):
+		return "", aip.Errorf(aip.EINVALID, "Invalid agentType %q: must be monitor or investigate.", a.AgentType)
+	}
+	host, err := EncodeHost(&a.AgentHost)
+	if err != nil {
+		return "", err
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = aip.Time{Time: Now()}
+	}
+	a.CreatedAt.Time = Normalize(a.CreatedAt.Time)
+	if a.LastReportedAt.IsZero() {
+		a.LastReportedAt = a.CreatedAt
+	}
+	a.LastReportedAt.Time = Normalize(a.LastReportedAt.Time)
+	if a.Name == "" {
+		a.Name = a.Hostname
+	}
+	a.RevokedAt = time.Time{}
+	// As a read would return them: lists encode as [], never null.
+	a.Tags = NonNil(a.Tags)
+	a.IPAddresses = aip.IPAddresses{
+		Private:   NonNil(a.IPAddresses.Private),
+		LinkLocal: NonNil(a.IPAddresses.LinkLocal),
+		Public:    NonNil(a.IPAddresses.Public),
+	}
+	return host, nil
 }

@@ -102,3 +102,39 @@ func TestScanAgent(t *testing.T) {
 		}
 	})
 }
+
+func TestPrepareAgent(t *testing.T) {
+	key := []byte("sealed")
+	t.Run("defaults name and times, and empties nil lists", func(t *testing.T) {
+		a := &aip.Agent{ID: "ag", AgentHost: aip.AgentHost{Hostname: "web-1"}}
+		host, err := PrepareAgent(a, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Name != "web-1" || a.CreatedAt.IsZero() || !a.LastReportedAt.Equal(a.CreatedAt.Time) {
+			t.Errorf("prepared agent = %+v", a)
+		}
+		if a.Tags == nil || a.IPAddresses.Private == nil || a.IPAddresses.Public == nil || a.IPAddresses.LinkLocal == nil {
+			t.Errorf("nil lists left: %+v", a.AgentHost)
+		}
+		var back aip.Agent
+		if err := DecodeHost(host, &back.AgentHost); err != nil {
+			t.Errorf("host column does not decode: %v", err)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		a    aip.Agent
+		key  []byte
+	}{
+		{"rejects no id", aip.Agent{}, key},
+		{"rejects no key", aip.Agent{ID: "ag"}, nil},
+		{"rejects an unknown type", aip.Agent{ID: "ag", AgentHost: aip.AgentHost{AgentType: "sensor"}}, key},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := PrepareAgent(&tc.a, tc.key); aip.ErrorCode(err) != aip.EINVALID {
+				t.Errorf("PrepareAgent = %v, want an EINVALID error", err)
+			}
+		})
+	}
+}
