@@ -103,32 +103,6 @@ func (db *DB) FindAgent(ctx context.Context, orgID, id string, onlineSince time.
 	return a, nil
 }
 
-// ListAgents returns at most f.Limit agents ordered by (CreatedAt, ID)
-// descending. OrgID and a positive Limit are required.
-func (db *DB) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, error) {
-	if err := storeutil.ValidAgentFilter(f); err != nil {
-		return nil, err
-	}
-	q, args := storeutil.AgentQuery(f)
-	rows, err := db.sql.QueryContext(ctx, rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
-	}
-	defer rows.Close()
-	var out []*aip.Agent
-	for rows.Next() {
-		a, err := storeutil.ScanAgent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
-	}
-	return out, nil
-}
-
 // RecordHeartbeat replaces the host details of a working agent and moves
 // its LastReportedAt forward to at. GREATEST inside the one UPDATE keeps
 // the time from moving back when two nodes record heartbeats at once.

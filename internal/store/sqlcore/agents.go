@@ -90,3 +90,29 @@ func (co *Core) RevokeAgent(ctx context.Context, orgID, agentID string) error {
 	}
 	return WantOneRow(res, aip.Errorf(aip.ENOTFOUND, "Agent %s not found.", agentID))
 }
+
+// ListAgents returns at most f.Limit agents ordered by (CreatedAt, ID)
+// descending. OrgID and a positive Limit are required.
+func (co *Core) ListAgents(ctx context.Context, f aip.AgentFilter) ([]*aip.Agent, error) {
+	if err := storeutil.ValidAgentFilter(f); err != nil {
+		return nil, err
+	}
+	q, args := storeutil.AgentQuery(f)
+	rows, err := co.read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+	}
+	defer rows.Close()
+	var out []*aip.Agent
+	for rows.Next() {
+		a, err := storeutil.ScanAgent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list agents of organization %s: %w", f.OrgID, err)
+	}
+	return out, nil
+}
